@@ -1,0 +1,53 @@
+"""cseoutcomes: honest outcome measurement for child sexual exploitation support services.
+
+The public API is listed in ``__all__``. Importing the package is light: the
+model stage (PyMC, PyTensor, JAX) and plotting (matplotlib) load only when a
+model or plot is asked for.
+
+>>> import cseoutcomes as co
+>>> co.get_instrument("cse-risk-indicators").title
+'CSE risk indicators'
+"""
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+from cseoutcomes.errors import (
+    CseOutcomesError,
+    CseOutcomesWarning,
+    DataError,
+    DefinitionError,
+    PluginWarning,
+    ScoringWarning,
+    UnknownInstrumentError,
+)
+from cseoutcomes.instruments import (
+    Instrument,
+    get_instrument,
+    list_instruments,
+    refresh,
+    register_scoring_step,
+    score,
+)
+
+try:
+    __version__ = _version("cseoutcomes")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "CseOutcomesError",
+    "CseOutcomesWarning",
+    "DataError",
+    "DefinitionError",
+    "Instrument",
+    "PluginWarning",
+    "ScoringWarning",
+    "UnknownInstrumentError",
+    "__version__",
+    "get_instrument",
+    "list_instruments",
+    "refresh",
+    "register_scoring_step",
+    "score",
+]

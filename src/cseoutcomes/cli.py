@@ -1,0 +1,319 @@
+"""The ``cseoutcomes`` command.
+
+Exit status: 0 success; 1 invalid content (a definition or data that fails its
+checks); 2 usage errors and unreadable files. A user's mistake is one line
+with a hint on standard error; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cseoutcomes",
+        description="Honest outcome measurement for child sexual exploitation support services.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--path", action="append", default=[], metavar="DIR",
+                        help="extra folder of instrument definitions (repeatable; also "
+                             "CSEOUTCOMES_INSTRUMENTS_PATH)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    inst = sub.add_parser("instruments", help="list, show, check and describe instrument definitions")
+    isub = inst.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    p = isub.add_parser("list", help="list registered instruments")
+    p.add_argument("--all-versions", action="store_true", help="list every version, not only the latest")
+    p = isub.add_parser("show", help="show one instrument's items, scores, bands and sources")
+    p.add_argument("id", help="instrument id, optionally id@version")
+    p = isub.add_parser("check", help="check definition files (exit 0 valid, 1 invalid)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--no-conformance", action="store_true",
+                   help="only validate the definition; skip the conformance checks (scoring, bands, overrides)")
+    p = isub.add_parser("schema", help="print the JSON Schema of definition files")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+
+    p = sub.add_parser("score", help="score a table of assessments")
+    p.add_argument("data", metavar="DATA", help="CSV, XLSX or Parquet file, one row per assessment")
+    p.add_argument("--instrument", "-i", required=True, metavar="ID")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (.csv, .xlsx, .parquet)")
+    p.add_argument("--columns", metavar="MAP", help="YAML file mapping item ids to column names")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+
+    sub.add_parser("demo", help="validate and score the bundled example table and print the result")
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# commands
+
+
+def _cmd_list(args) -> int:
+    import cseoutcomes as co
+
+    rows = [(i.id, i.version, i.kind, i.title, i.source or "") for i in
+            co.list_instruments(args.path, all_versions=args.all_versions)]
+    _print_table(("id", "version", "kind", "title", "source"), rows, shorten_last=True)
+    return 0
+
+
+def _cmd_show(args) -> int:
+    import cseoutcomes as co
+
+    inst = co.get_instrument(args.id, paths=args.path)
+    print(describe_instrument(inst))
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from cseoutcomes.errors import DefinitionError
+    from cseoutcomes.instruments.schema import Instrument
+
+    status = 0
+    for file in args.files:
+        try:
+            inst = Instrument.from_yaml(file)
+        except DefinitionError as exc:
+            if exc.exit_code == 2:
+                raise
+            for problem in exc.problems:
+                print(problem)
+            print(f"{file}: invalid ({len(exc.problems)} problem{'s' * (len(exc.problems) > 1)})")
+            status = max(status, 1)
+            continue
+        if not args.no_conformance:
+            from cseoutcomes.testing import check_instrument
+
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    check_instrument(inst)
+            except AssertionError as exc:
+                lines = str(exc).splitlines()[1:]
+                for line in lines:
+                    print(f"{file}: {line.strip()}")
+                print(f"{file}: valid definition, but fails {len(lines)} conformance check(s)")
+                status = max(status, 1)
+                continue
+        print(f"{file}: valid ({inst.summary()})")
+    return status
+
+
+def _cmd_schema(args) -> int:
+    from cseoutcomes.instruments.schema import Instrument
+
+    text = json.dumps(Instrument.json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _read_columns(path: str | None) -> dict[str, str]:
+    if not path:
+        return {}
+    from cseoutcomes.errors import DefinitionError
+    from cseoutcomes.instruments.loading import read_yaml
+
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise DefinitionError([f"{path}: a column map is a mapping of item id to column name, e.g. `disclosure: Disclosed?`"])
+    return data
+
+
+def _cmd_score(args) -> int:
+    import cseoutcomes as co
+    from cseoutcomes.data import read_table, write_table
+
+    inst = co.get_instrument(args.instrument, paths=args.path)
+    table = read_table(args.data, sheet=args.sheet)
+    scores = co.score(table, inst, columns=_read_columns(args.columns))
+    out = table.join(scores, rsuffix="_scored")
+    write_table(out, args.output)
+    print(f"scored {len(table):,} assessment{'s' * (len(table) != 1)} on {inst.key}: "
+          f"{', '.join(s.id for s in inst.scores)} -> {args.output}")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    import cseoutcomes as co
+    from cseoutcomes.data import example_path, read_table
+
+    inst = co.get_instrument("cse-risk-indicators")
+    path = example_path("cse-risk")
+    table = read_table(path)
+    print(f"Example data: {len(table)} invented assessments of {table['person_id'].nunique()} young people "
+          f"on {inst.key} ({path.name})")
+    scores = co.score(table, inst)  # raises with every problem listed if a response is invalid
+    print(f"Checked: every response is one of the instrument's categories or missing codes "
+          f"({int((table[[i.id for i in inst.items]].isin(['unknown', 'not_asked'])).sum().sum())} "
+          "answers recorded as unknown or not assessed, kept apart from 'no').")
+    print()
+    shown = table[["occasion"]].copy()
+    shown.insert(0, "young person", table["person_id"].factorize()[0] + 1)  # pseudonyms are not printed
+    shown["score"] = scores["total"].map("{:g}".format)
+    shown["if unknowns present"] = scores["total_upper"].map("{:g}".format)
+    shown["band"] = scores["total_band"].astype(str)
+    shown["override"] = scores["total_override"].fillna("").str.split(".").str[0].str.slice(0, 48)
+    print(shown.to_string(index=False))
+    first = scores.groupby(table["person_id"])["total_band"].first()
+    last = scores.groupby(table["person_id"])["total_band"].last()
+    lower = int((last.cat.codes < first.cat.codes).sum())
+    print()
+    print(f"Naive summary: {lower} of {len(first)} young people were in a lower band at their latest "
+          "assessment than at referral.")
+    print(textwrap.fill(
+        "A share like this is what services usually report. It has no interval and mixes real change with "
+        "regression to the mean and with who stopped being assessed; cseoutcomes' change models "
+        "estimate it honestly.", width=88))
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# presentation helpers
+
+
+def _print_table(header: Sequence[str], rows: list[Sequence[str]], *, shorten_last: bool = False) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)] if rows else [len(h) for h in header]
+    if shorten_last and widths:
+        widths[-1] = min(widths[-1], 40)
+    for row in (header, *rows):
+        cells = [str(c) for c in row]
+        if shorten_last and len(cells[-1]) > 40:
+            cells[-1] = "..." + cells[-1][-37:]
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip())
+
+
+def describe_instrument(inst) -> str:
+    """A readable multi-line description of an instrument (used by `instruments show`)."""
+    lines = [f"{inst.title} ({inst.key}, {inst.kind})", ""]
+    if inst.description:
+        lines += [textwrap.fill(inst.description, 88), ""]
+    lic = inst.licence
+    lines.append(f"Licence: {lic.name}" + (f", {lic.holder}" if lic.holder else "")
+                 + ("" if lic.wording_may_ship else "; item wording is not shipped"))
+    if lic.notice:
+        lines.append(f"Notice: {lic.notice}")
+    if inst.age_range:
+        lines.append(f"Ages: {inst.age_range[0]:g} to {inst.age_range[1]:g}")
+    if inst.informants:
+        lines.append(f"Informants: {', '.join(inst.informants)}")
+    lines.append("Sources:")
+    lines += [textwrap.fill(f"- {r.text}" + (f" doi:{r.doi}" if r.doi else ""), 88, subsequent_indent="  ")
+              for r in inst.citation]
+    if inst.kind == "coding_scheme":
+        lines += ["", "Codes:"]
+        for parents, code in inst.all_codes():
+            link = f"  -> indicator {code.indicator.id}" if code.indicator else ""
+            lines.append(f"{'  ' * (len(parents) + 1)}{code.id}: {code.name}{link}")
+        return "\n".join(lines)
+    lines += ["", "Response scales:"]
+    for name, scale in inst.response_scales.items():
+        cats = " / ".join(scale.codes)
+        miss = " / ".join(scale.missing_codes)
+        lines.append(f"  {name} ({scale.type}): {cats}" + (f"; missing: {miss}" if miss else ""))
+    lines += ["", f"Items ({len(inst.items)}):"]
+    section = object()
+    for item in inst.items:
+        if item.section != section:
+            section = item.section
+            if section:
+                sec = next(s for s in inst.sections if s.id == section)
+                lines.append(f"  [{sec.label}]")
+        extra = []
+        if item.recency:
+            extra.append("points " + ", ".join(f"{w.weight:g} within {w.within_months:g} months"
+                                               for w in item.recency.windows))
+        elif item.weight != 1:
+            extra.append(f"weight {item.weight:g}")
+        if item.reverse:
+            extra.append("reversed")
+        if item.tag:
+            extra.append(item.tag)
+        lines.append(f"    {item.id}: {item.label}" + (f" ({'; '.join(extra)})" if extra else ""))
+    lines += ["", "Scores:"]
+    for s in inst.scores:
+        lo, hi, _ = inst.score_range(s)
+        rule = s.missing.rule + (f", at least {s.missing.min_answered} answered" if s.missing.min_answered else "")
+        lines.append(f"  {s.id}: {s.label} [{s.method}, {lo:g} to {hi:g}; missing: {rule}]")
+        if s.transform:
+            lines.append(f"    converted by a lookup table ({s.transform.source})")
+        for b in s.bands:
+            upper = f"{b.max:g}" if b.max is not None else "+"
+            lines.append(f"    band {b.code}: {b.min:g}{'-' + upper if upper != '+' else '+'}  {b.label}")
+        for o in s.overrides:
+            lines.append(f"    override {o.id}: {o.action} {o.band} when {o.when.describe()}")
+        if s.change:
+            lines.append(f"    change: {s.change.direction.replace('_', ' ')}"
+                         + (f"; reliability {s.change.reliability.value:g}" if s.change.reliability else ""))
+    if inst.evidence:
+        lines += ["", "Evidence:"]
+        for e in inst.evidence:
+            ci = f" [{e.ci[0]:g}, {e.ci[1]:g}]" if e.ci else ""
+            lines.append(textwrap.fill(f"  {e.statistic} = {e.value:g}{ci}" + (f", n = {e.n}" if e.n else "")
+                                       + f" ({e.source})", 88, subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        import cseoutcomes
+
+        print(f"cseoutcomes {cseoutcomes.__version__}")
+        return 0
+    handlers = {
+        ("instruments", "list"): _cmd_list,
+        ("instruments", "show"): _cmd_show,
+        ("instruments", "check"): _cmd_check,
+        ("instruments", "schema"): _cmd_schema,
+        ("score", None): _cmd_score,
+        ("demo", None): _cmd_demo,
+    }
+    key = (args.command, getattr(args, "action", None))
+    if args.command is None or key not in handlers:
+        sub = f" {args.command}" if args.command else ""
+        parser.exit(2, f"cseoutcomes{sub}: error: choose a command (see 'cseoutcomes{sub} --help')\n")
+    from cseoutcomes.errors import CseOutcomesError, CseOutcomesWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", CseOutcomesWarning)
+            warnings.formatwarning = lambda msg, cat, *a, **k: f"cseoutcomes: warning: {msg}\n"
+            return handlers[key](args)
+    except CseOutcomesError as exc:
+        if args.debug:
+            raise
+        print(f"cseoutcomes: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
