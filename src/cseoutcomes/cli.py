@@ -141,13 +141,16 @@ def _read_columns(path: str | None) -> dict[str, str]:
 
 
 def _cmd_score(args) -> int:
+    import pandas as pd
+
     import cseoutcomes as co
     from cseoutcomes.data import read_table, write_table
 
     inst = co.get_instrument(args.instrument, paths=args.path)
     table = read_table(args.data, sheet=args.sheet)
     scores = co.score(table, inst, columns=_read_columns(args.columns))
-    out = table.join(scores, rsuffix="_scored")
+    clash = {c: f"{c}_scored" for c in scores.columns if c in table.columns}
+    out = pd.concat([table, scores.rename(columns=clash)], axis=1)
     write_table(out, args.output)
     print(f"scored {len(table):,} assessment{'s' * (len(table) != 1)} on {inst.key}: "
           f"{', '.join(s.id for s in inst.scores)} -> {args.output}")
@@ -299,10 +302,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"cseoutcomes{sub}: error: choose a command (see 'cseoutcomes{sub} --help')\n")
     from cseoutcomes.errors import CseOutcomesError, CseOutcomesWarning
 
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"cseoutcomes: warning: {message}", file=sys.stderr)
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default", CseOutcomesWarning)
-            warnings.formatwarning = lambda msg, cat, *a, **k: f"cseoutcomes: warning: {msg}\n"
+            warnings.showwarning = show  # restored when the block exits
             return handlers[key](args)
     except CseOutcomesError as exc:
         if args.debug:

@@ -22,6 +22,10 @@ _SUBJECTS = ("item", "section", "field", "score", "all", "any", "not_")
 _COMPARISONS = ("lt", "le", "gt", "ge", "eq")
 
 
+def _fmt(value: float | str) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 class Condition(Model):
     """One test, or a combination of tests, on an assessment.
 
@@ -116,7 +120,7 @@ class Condition(Model):
             return f"at least {self.at_least} item(s) of section '{self.section}' are {codes}"
         if self.field is not None or self.score is not None:
             name = self.field if self.field is not None else f"score '{self.score}'"
-            parts = [f"{name} {op} {getattr(self, key)}" for key, op in
+            parts = [f"{name} {op} {_fmt(getattr(self, key))}" for key, op in
                      (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="))
                      if getattr(self, key) is not None]
             if self.in_ is not None:

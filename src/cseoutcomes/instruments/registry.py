@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -137,14 +138,25 @@ def _plugins() -> list[_Entry]:
     return entries
 
 
+_loading_plugins = threading.local()
+
+
 @lru_cache(maxsize=16)
 def _discover(paths: tuple[str, ...], env: str | None, plugins: bool) -> dict[tuple[str, str], _Entry]:
+    return _discover_uncached(paths, env, plugins)
+
+
+def _discover_uncached(paths: tuple[str, ...], env: str | None, plugins: bool) -> dict[tuple[str, str], _Entry]:
     sources: list[_Entry] = []
     for entry in _from_files(_files_in(builtin_dir()), lambda f: "built-in"):
         entry.instrument._source = "built-in"
         sources.append(entry)
     if plugins:
-        sources += _plugins()
+        _loading_plugins.active = True
+        try:
+            sources += _plugins()
+        finally:
+            _loading_plugins.active = False
     for folder in (env or "").split(os.pathsep):
         if folder.strip():
             p = Path(folder.strip())
@@ -172,6 +184,10 @@ def _discover(paths: tuple[str, ...], env: str | None, plugins: bool) -> dict[tu
 
 def _registry(paths: Sequence[str | os.PathLike] | None = None, plugins: bool = True):
     key = tuple(str(Path(p).resolve()) for p in (paths or ()))
+    if getattr(_loading_plugins, "active", False):
+        # a plugin that looks up an instrument while it is being imported (to build on
+        # a built-in, say) sees everything but the plugins, instead of recursing
+        return _discover_uncached(key, os.environ.get(ENV_VAR), False)
     return _discover(key, os.environ.get(ENV_VAR), plugins)
 
 

@@ -1,0 +1,151 @@
+"""The `cseoutcomes` command: output, exit status and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import cseoutcomes as co
+from cseoutcomes.cli import main
+from cseoutcomes.data import example_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_instruments_list_shows_the_five_builtins(capsys):
+    code, out, _ = run(capsys, "instruments", "list")
+    assert code == 0
+    for name in ("cse-risk-indicators", "progress-ladder", "goal-based-outcomes", "swemwbs", "practice-codebook"):
+        assert name in out
+
+
+def test_instruments_show_describes_points_bands_and_overrides(capsys):
+    code, out, _ = run(capsys, "instruments", "show", "cse-risk-indicators")
+    assert code == 0
+    assert "points 5 within 6 months, 1 within 12 months" in out
+    assert "band significant: 16+" in out
+    assert "override disclosure: set significant when item 'disclosure' is yes" in out
+
+
+def test_instruments_show_prints_licence_notice_for_licensed_scale(capsys):
+    code, out, _ = run(capsys, "instruments", "show", "swemwbs")
+    assert code == 0
+    assert "item wording is not shipped" in out
+    assert "© NHS Health Scotland" in out
+
+
+def test_instruments_show_coding_scheme_prints_the_code_tree(capsys):
+    code, out, _ = run(capsys, "instruments", "show", "practice-codebook")
+    assert code == 0
+    assert "disclosure" in out and "-> indicator disclosure" in out
+
+
+def test_unknown_instrument_is_one_line_with_exit_2(capsys):
+    code, out, err = run(capsys, "instruments", "show", "swembws")
+    assert code == 2
+    assert err.count("\n") == 1 and "did you mean 'swemwbs'?" in err
+
+
+def test_usage_error_is_one_line_with_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["score"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "required" in err and "--help" in err
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+
+
+def test_schema_prints_the_json_schema(capsys):
+    code, out, _ = run(capsys, "instruments", "schema")
+    assert code == 0
+    assert json.loads(out) == co.Instrument.json_schema()
+
+
+def test_score_writes_input_columns_and_scores(capsys, tmp_path):
+    out_file = tmp_path / "scored.csv"
+    code, out, _ = run(capsys, "score", str(example_path()), "--instrument", "cse-risk-indicators", "-o", str(out_file))
+    assert code == 0 and "scored 18 assessments" in out
+    scored = pd.read_csv(out_file)
+    assert len(scored) == 18
+    assert {"person_id", "total", "total_band", "total_override", "total_with_possible"} <= set(scored.columns)
+
+
+def test_score_with_column_map(capsys, tmp_path):
+    table = pd.read_csv(example_path(), dtype=str)
+    table = table.rename(columns={"disclosure": "Disclosed?"})
+    data = tmp_path / "export.csv"
+    table.to_csv(data, index=False)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text('disclosure: "Disclosed?"\n', encoding="utf-8")
+    code, _, err = run(capsys, "score", str(data), "-i", "cse-risk-indicators", "-o", str(tmp_path / "o.csv"),
+                       "--columns", str(mapping))
+    assert code == 0, err
+
+
+def test_score_reports_bad_cells_with_exit_1_and_writes_nothing(capsys, tmp_path):
+    table = pd.read_csv(example_path(), dtype=str)
+    table.loc[3, "going_missing"] = "yes - twice"  # the 4th data row: spreadsheet row 5
+    data = tmp_path / "export.csv"
+    table.to_csv(data, index=False)
+    out_file = tmp_path / "o.csv"
+    code, _, err = run(capsys, "score", str(data), "-i", "cse-risk-indicators", "-o", str(out_file))
+    assert code == 1
+    assert "row 5, column 'going_missing': 'yes - twice' is not one of no / possible / yes" in err
+    assert not out_file.exists()
+
+
+def test_score_missing_file_is_exit_2(capsys, tmp_path):
+    code, _, err = run(capsys, "score", str(tmp_path / "nope.csv"), "-i", "swemwbs", "-o", str(tmp_path / "o.csv"))
+    assert code == 2 and "no such file" in err
+
+
+def test_demo_prints_scores_and_the_naive_share(capsys):
+    code, out, _ = run(capsys, "demo")
+    assert code == 0
+    assert "18 invented assessments of 6 young people" in out
+    assert "Naive summary:" in out
+    # pseudonymous identifiers are never printed, even invented ones
+    assert "YP-A" not in out
+
+
+def test_instruments_check_on_a_user_definition(capsys, tmp_path):
+    path = tmp_path / "my_scale.yaml"
+    path.write_text(co.get_instrument("cse-risk-indicators").to_yaml(), encoding="utf-8")
+    code, out, _ = run(capsys, "instruments", "check", str(path))
+    assert code == 0
+    assert out.strip() == f"{path}: valid (27 items, 2 scores, 8 bands, 4 overrides)"
+
+
+def test_extra_folder_option(capsys, tmp_path):
+    data = co.get_instrument("goal-based-outcomes").to_dict() | {"id": "my-goals"}
+    (tmp_path / "my-goals.yaml").write_text(co.Instrument.from_dict(data).to_yaml(), encoding="utf-8")
+    code, out, _ = run(capsys, "--path", str(tmp_path), "instruments", "list")
+    assert code == 0 and "my-goals" in out
+
+
+def test_console_script_and_debug_traceback(tmp_path):
+    exe = shutil.which("cseoutcomes", path=str(Path(sys.executable).parent))
+    assert exe, "the cseoutcomes console script is installed with the package"
+    plain = subprocess.run([exe, "instruments", "show", "nope"], capture_output=True, text=True)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    debug = subprocess.run([exe, "--debug", "instruments", "show", "nope"], capture_output=True, text=True)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True)
+    assert version.stdout.startswith("cseoutcomes ")
