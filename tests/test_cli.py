@@ -35,7 +35,7 @@ def test_instruments_show_describes_points_bands_and_overrides(capsys):
     code, out, _ = run(capsys, "instruments", "show", "cse-risk-indicators")
     assert code == 0
     assert "points 5 within 6 months, 1 within 12 months" in out
-    assert "band significant: 16+" in out
+    assert "band significant: 16+" in out and "band mild: 6 to 10" in out
     assert "override disclosure: set significant when item 'disclosure' is yes" in out
 
 
@@ -53,7 +53,7 @@ def test_instruments_show_coding_scheme_prints_the_code_tree(capsys):
 
 
 def test_unknown_instrument_is_one_line_with_exit_2(capsys):
-    code, out, err = run(capsys, "instruments", "show", "swembws")
+    code, _out, err = run(capsys, "instruments", "show", "swembws")
     assert code == 2
     assert err.count("\n") == 1 and "did you mean 'swemwbs'?" in err
 

@@ -260,9 +260,11 @@ def describe_instrument(inst) -> str:
         lines.append(f"  {s.id}: {s.label} [{s.method}, {lo:g} to {hi:g}; missing: {rule}]")
         if s.transform:
             lines.append(f"    converted by a lookup table ({s.transform.source})")
+        if s.step:
+            lines.append(f"    scoring step: {s.step}")
         for b in s.bands:
-            upper = f"{b.max:g}" if b.max is not None else "+"
-            lines.append(f"    band {b.code}: {b.min:g}{'-' + upper if upper != '+' else '+'}  {b.label}")
+            span = f"{b.min:g} to {b.max:g}" if b.max is not None else f"{b.min:g}+"
+            lines.append(f"    band {b.code}: {span}  {b.label}")
         for o in s.overrides:
             lines.append(f"    override {o.id}: {o.action} {o.band} when {o.when.describe()}")
         if s.change:

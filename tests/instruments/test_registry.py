@@ -96,7 +96,7 @@ def test_plugins_load_and_a_broken_plugin_warns_naming_itself(tmp_path, monkeypa
     site = tmp_path / "site"
     defs = tmp_path / "defs"
     path = _write_variant(defs, id="plugin-goals")
-    _fake_distribution(site, "good_plugin", f"""
+    _fake_distribution(site, "good_plugin", """
         [cseoutcomes.instruments]
         goals = good_plugin_mod:instruments
         """, {"good_plugin_mod": f"def instruments():\n    return [{str(path)!r}]\n"})

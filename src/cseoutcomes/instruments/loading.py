@@ -6,7 +6,9 @@ rejects duplicate keys, which ``yaml.safe_load`` would otherwise silently merge.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,14 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: 
 
 
 _StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.1 reads yes/no/on/off as booleans, which would turn the response codes
+# `yes` and `no` into True and False. As in YAML 1.2, only true/false are booleans.
+_BOOL = "tag:yaml.org,2002:bool"
+_StrictSafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictSafeLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -53,7 +63,7 @@ def read_yaml(path: str | Path) -> Any:
         err.exit_code = 2
         raise err from None
     try:
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - strict subclass of SafeLoader
+        return yaml.load(text, Loader=_StrictSafeLoader)
     except yaml.constructor.ConstructorError as exc:
         line = f"line {exc.problem_mark.line + 1}" if exc.problem_mark else "?"
         problem = str(exc.problem or exc)
@@ -90,9 +100,56 @@ def instrument_from_dict(data: Any, *, source: str | None = None) -> Instrument:
     try:
         inst = Instrument.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionError(format_validation_error(exc, data, where), source=source) from None
+        problems = format_validation_error(exc, data, where)
+        problems += _cross_problems_beyond_unknown_fields(exc, data, where, problems)
+        raise DefinitionError(problems, source=source) from None
     inst._source = source  # private attribute: allowed on a frozen model
     return inst
+
+
+def _cross_problems_beyond_unknown_fields(exc: ValidationError, data: dict, where: str,
+                                          already: list[str]) -> list[str]:
+    """Cross-field problems hidden by misspelt fields.
+
+    pydantic runs the cross-field check only once every field is valid, so a
+    misspelt key would hide, say, a gap between bands until it is fixed. When
+    unknown fields (and the required fields they misspell) are the only
+    field-level problems, validate again with each misspelling read as the field
+    it resembles and other unknown fields dropped, and add the cross-field
+    problems found, so every problem is listed at once.
+    """
+    errors = exc.errors(include_url=False)
+    if not errors or any(e["type"] not in ("extra_forbidden", "missing") for e in errors):
+        return []
+    pruned = copy.deepcopy(data)
+
+    def parent_of(loc):
+        node: Any = pruned
+        for part in loc[:-1]:
+            node = node[part]
+        return node
+
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    for err in errors:
+        if err["type"] != "extra_forbidden":
+            continue
+        loc = tuple(err["loc"])
+        parent = parent_of(loc)
+        if not isinstance(parent, dict):
+            return []
+        value = parent.pop(loc[-1], None)
+        wanted = [m[-1] for m in missing if m[:-1] == loc[:-1]]
+        close = difflib.get_close_matches(str(loc[-1]), [str(w) for w in wanted], n=1)
+        if close:
+            parent[close[0]] = value
+            missing.discard((*loc[:-1], close[0]))
+    if missing:
+        return []
+    try:
+        Instrument.model_validate(pruned)
+    except ValidationError as again:
+        return [p for p in format_validation_error(again, pruned, where) if p not in already]
+    return []
 
 
 # ---------------------------------------------------------------------------
@@ -158,8 +215,15 @@ def _field_names(model: type[BaseModel]) -> list[str]:
 def format_validation_error(exc: ValidationError, data: Any, where: str) -> list[str]:
     """One line per problem: ``file: field.path: what is wrong (how to fix it)``."""
     lines: list[str] = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    extras: dict[tuple, list[str]] = {}
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            extras.setdefault(tuple(err["loc"][:-1]), []).append(str(err["loc"][-1]))
+    for err in errors:
         loc = tuple(err["loc"])
+        if err["type"] == "missing" and difflib.get_close_matches(str(loc[-1]), extras.get(loc[:-1], []), n=1):
+            continue  # the misspelt field's own line says "did you mean ...?"
         ctx = err.get("ctx") or {}
         original = ctx.get("error")
         if isinstance(original, CrossCheckError):

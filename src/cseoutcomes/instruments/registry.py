@@ -32,7 +32,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cseoutcomes.errors import CseOutcomesError, DefinitionError, PluginWarning, UnknownInstrumentError
+from cseoutcomes.errors import (
+    CseOutcomesError,
+    DefinitionError,
+    PluginWarning,
+    UnknownInstrumentError,
+)
 from cseoutcomes.instruments.loading import load_yaml_file
 from cseoutcomes.instruments.schema import Instrument
 
@@ -112,7 +117,8 @@ def _plugin_objects(obj: Any, label: str, depth: int = 0) -> list[_Entry]:
         out = []
         for file in files:
             inst = load_yaml_file(file)
-            out.append(_Entry(inst, f"{label}: {file.name}"))
+            inst._source = f"{label}: {file.name}"
+            out.append(_Entry(inst, inst._source))
         return out
     if callable(obj) and not isinstance(obj, type):
         return _plugin_objects(obj(), label, depth + 1)

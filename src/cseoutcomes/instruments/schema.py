@@ -13,6 +13,7 @@ every problem with its field path at once.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -146,7 +147,7 @@ class ResponseScale(Model):
             raise ValueError(f"code '{dup[0]}' is used twice (codes are matched case-insensitively); give each category and missing code its own code")
         if self.type == "ordinal":
             values = [c.value for c in self.categories]
-            if all(v is not None for v in values) and any(b <= a for a, b in zip(values, values[1:], strict=False)):
+            if all(v is not None for v in values) and any(b <= a for a, b in itertools.pairwise(values)):
                 raise ValueError("ordinal category values must increase in the order the categories are listed (list them lowest first)")
         if self.type == "binary" and len(self.categories) != 2:
             raise ValueError(f"a binary scale has exactly 2 categories, not {len(self.categories)}")
@@ -208,7 +209,7 @@ class Recency(Model):
     @classmethod
     def _ascending(cls, windows: tuple[RecencyWindow, ...]) -> tuple[RecencyWindow, ...]:
         months = [w.within_months for w in windows]
-        if any(b <= a for a, b in zip(months, months[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(months)):
             raise ValueError("recency windows must be listed from most recent (smallest within_months) up")
         return windows
 
@@ -278,11 +279,15 @@ class MissingRule(Model):
       scaled up to the full set (person-mean imputation);
     - ``lower_bound`` (weighted counts): with at least ``min_answered`` items,
       the score counts the answered items and ``<score>_upper`` says what it
-      would be were every unanswered indicator present. A missing code never
-      counts as "no".
+      would be were every unanswered indicator present;
+    - ``available`` (means and scoring steps): with at least ``min_answered``
+      items, the score is computed from the answered items alone (a mean, or an
+      IRT ability estimate, needs no scaling up).
+
+    A missing code never counts as "no".
     """
 
-    rule: Literal["complete", "prorate", "lower_bound"] = "complete"
+    rule: Literal["complete", "prorate", "lower_bound", "available"] = "complete"
     min_answered: int | None = Field(None, ge=1, description="Defaults to all items.")
 
 
@@ -318,7 +323,7 @@ class Score(Model):
     missing: MissingRule = MissingRule()
     transform: Lookup | None = None
     bands: tuple[Band, ...] = ()
-    overrides: tuple[Override, ...] = ()
+    overrides: tuple[Override, ...] = Field((), max_length=60)
     change: ChangeParameters | None = None
 
 
@@ -627,7 +632,8 @@ def _band_problems(inst: Instrument, score: Score, base: tuple) -> list[tuple[tu
         if band.max is not None and band.max < band.min:
             problems.append((where, f"band '{band.code}' ends ({band.max:g}) before it starts ({band.min:g})"))
         if band.min < lo or band.min > hi:
-            problems.append((where, f"band '{band.code}' starts at {band.min:g}, outside the score's range {lo:g} to {hi:g}"))
+            problems.append((where, f"band '{band.code}' starts at {band.min:g}, outside the score's range {lo:g} to {hi:g} "
+                             + (f"(start it at {lo:g})" if i == 0 else f"(start it between {lo:g} and {hi:g}, or remove it)")))
         if band.max is not None and band.max > hi:
             problems.append((where, f"band '{band.code}' ends at {band.max:g}, beyond the score's maximum {hi:g} (end it at {hi:g} or leave max empty)"))
     first = bands[0]
@@ -732,7 +738,8 @@ def cross_check(inst: Instrument) -> list[tuple[tuple[str | int, ...], str]]:
         if item.scale not in inst.response_scales:
             problems.append(((*base, "scale"), _unknown("response scale", item.scale, inst.response_scales) + " (declare it under `response_scales`)"))
         if item.section is not None and item.section not in section_ids:
-            problems.append(((*base, "section"), _unknown("section", item.section, sorted(section_ids))))
+            problems.append(((*base, "section"), _unknown("section", item.section, sorted(section_ids))
+                             + " (declare it under `sections`)"))
         if item.text is not None and not inst.licence.wording_may_ship:
             problems.append(((*base, "text"), "the licence says item wording may not ship (remove `text` or set licence.wording_may_ship after checking the licence)"))
 
@@ -784,6 +791,11 @@ def cross_check(inst: Instrument) -> list[tuple[tuple[str | int, ...], str]]:
                     break
         if score.missing.rule == "lower_bound" and score.method != "weighted_count":
             problems.append(((*base, "missing", "rule"), "lower_bound applies to weighted counts only (use complete or prorate)"))
+        if score.missing.rule == "available" and score.method not in ("mean", "step"):
+            problems.append(((*base, "missing", "rule"), f"available would count unanswered items as 0 in a {score.method} "
+                             "(use prorate, or lower_bound for a weighted count)"))
+        if score.missing.rule == "prorate" and score.method == "step":
+            problems.append(((*base, "missing", "rule"), "a scoring step cannot be scaled up (use available: the step scores the answered items)"))
         if score.missing.min_answered is not None and items and score.missing.min_answered > len(items):
             problems.append(((*base, "missing", "min_answered"), f"min_answered is {score.missing.min_answered} but the score has only {len(items)} items"))
         if score.transform is not None:

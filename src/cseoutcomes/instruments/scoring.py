@@ -434,8 +434,10 @@ def score(
             else:
                 raw = table[rcol]
                 num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                blank = raw.isna().to_numpy() | raw.astype("string").str.strip().eq("").fillna(True).to_numpy()
-                badm = np.flatnonzero((np.isnan(num) & ~blank) | (num < 0))
+                # only cells that are present but not numbers need a look as text
+                odd = np.flatnonzero(np.isnan(num) & raw.notna().to_numpy())
+                not_blank = odd[[str(raw.iloc[i]).strip() != "" for i in odd]] if odd.size else odd
+                badm = np.union1d(not_blank, np.flatnonzero(num < 0))
                 for pos in badm[:50]:
                     problems.append(f"row {spreadsheet_row(int(pos))}, column '{rcol}': months since the indicator "
                                     "was last present must be a number of months, 0 or more")
@@ -555,7 +557,8 @@ def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.n
             raise
         except Exception as exc:
             raise CseOutcomesError(f"scoring step '{s.step}' failed on score '{s.id}' ({type(exc).__name__}: {exc})",
-                                   hint="this is a problem in the plugin that provides the step") from exc
+                                   hint=f"check scores.{s.id}.params in {inst.id}, else report it to the authors "
+                                        "of the plugin that provides the step") from exc
         if raw.shape != (n,):
             raise CseOutcomesError(f"scoring step '{s.step}' returned shape {raw.shape}, expected ({n},)")
         raw = np.where(enough, raw, np.nan)
@@ -585,9 +588,10 @@ def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.n
     if s.bands:
         band = band_positions(s, value)
         codes_lookup = {b.code.casefold(): i for i, b in enumerate(s.bands)}
-        reasons = np.full(n, "", dtype=object)
-        unchecked = np.full(n, "", dtype=object)
-        for ov in s.overrides:
+        # which overrides applied / could not be checked, as one bit per override
+        applied = np.zeros(n, dtype=np.int64)
+        unchecked = np.zeros(n, dtype=np.int64)
+        for bit, ov in enumerate(s.overrides):
             t, known = _evaluate(ov.when, inst, frame)
             target = codes_lookup[ov.band.casefold()]
             has_band = band >= 0
@@ -600,10 +604,17 @@ def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.n
             else:
                 applies = t & has_band
                 band = np.where(applies, np.minimum(band, target), band)
-            reasons = np.where(applies, np.where(reasons == "", ov.reason, reasons + "; " + ov.reason), reasons)
-            unk = ~known
-            unchecked = np.where(unk, np.where(unchecked == "", ov.id, unchecked + ", " + ov.id), unchecked)
+            applied |= applies.astype(np.int64) << bit
+            unchecked |= (~known).astype(np.int64) << bit
         out[f"{s.id}_band"] = pd.Categorical.from_codes(band, categories=[b.code for b in s.bands], ordered=True)
         if s.overrides:
-            out[f"{s.id}_override"] = pd.array(np.where(reasons == "", None, reasons), dtype="string")
-            out[f"{s.id}_unchecked"] = pd.array(np.where(unchecked == "", None, unchecked), dtype="string")
+            out[f"{s.id}_override"] = _bits_to_text(applied, [o.reason for o in s.overrides], "; ")
+            out[f"{s.id}_unchecked"] = _bits_to_text(unchecked, [o.id for o in s.overrides], ", ")
+
+
+def _bits_to_text(bits: np.ndarray, labels: list[str], sep: str) -> pd.arrays.StringArray:
+    """Join the labels of the set bits of each row (text built once per distinct combination)."""
+    uniques, inverse = np.unique(bits, return_inverse=True)
+    texts = np.array([sep.join(lab for i, lab in enumerate(labels) if u >> i & 1) or None for u in uniques],
+                     dtype=object)
+    return pd.array(texts[inverse], dtype="string")
