@@ -101,55 +101,91 @@ def instrument_from_dict(data: Any, *, source: str | None = None) -> Instrument:
         inst = Instrument.model_validate(data)
     except ValidationError as exc:
         problems = format_validation_error(exc, data, where)
-        problems += _cross_problems_beyond_unknown_fields(exc, data, where, problems)
+        problems += _cross_problems_beyond_field_errors(exc, data, where, problems)
         raise DefinitionError(problems, source=source) from None
     inst._source = source  # private attribute: allowed on a frozen model
     return inst
 
 
-def _cross_problems_beyond_unknown_fields(exc: ValidationError, data: dict, where: str,
-                                          already: list[str]) -> list[str]:
-    """Cross-field problems hidden by misspelt fields.
+def _cross_problems_beyond_field_errors(exc: ValidationError, data: dict, where: str,
+                                        already: list[str]) -> list[str]:
+    """Cross-field problems hidden by field-level ones.
 
     pydantic runs the cross-field check only once every field is valid, so a
-    misspelt key would hide, say, a gap between bands until it is fixed. When
-    unknown fields (and the required fields they misspell) are the only
-    field-level problems, validate again with each misspelling read as the field
-    it resembles and other unknown fields dropped, and add the cross-field
-    problems found, so every problem is listed at once.
+    misspelt key or a wrongly typed value would hide, say, a gap between bands
+    until it is fixed. To list every problem at once, validate a repaired copy:
+    a misspelt key is read as the field it resembles, other faulty values are
+    dropped (their defaults apply), and a list element that still cannot be
+    built (an item with no usable scale) is left out. Cross-field problems that
+    mention a left-out element are not reported, since they follow from it.
     """
-    errors = exc.errors(include_url=False)
-    if not errors or any(e["type"] not in ("extra_forbidden", "missing") for e in errors):
-        return []
     pruned = copy.deepcopy(data)
-
-    def parent_of(loc):
-        node: Any = pruned
-        for part in loc[:-1]:
-            node = node[part]
-        return node
-
-    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
-    for err in errors:
-        if err["type"] != "extra_forbidden":
+    removed: set[str] = set()
+    errors = exc.errors(include_url=False)
+    for _ in range(3):
+        missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+        for err in sorted(errors, key=lambda e: len(e["loc"]), reverse=True):
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+            if not loc:
+                return []
+            parent = _walk(pruned, loc[:-1])
+            if err["type"] == "missing" or parent is None:
+                continue
+            if isinstance(parent, dict) and loc[-1] in parent:
+                value = parent.pop(loc[-1])
+                if err["type"] == "extra_forbidden":
+                    wanted = [str(m[-1]) for m in missing if m[:-1] == loc[:-1]]
+                    close = difflib.get_close_matches(str(loc[-1]), wanted, n=1)
+                    if close:
+                        parent[close[0]] = value
+                        missing.discard((*loc[:-1], close[0]))
+            elif isinstance(parent, list) and isinstance(loc[-1], int) and loc[-1] < len(parent):
+                parent[loc[-1]] = None  # placeholder, dropped below
+        for loc in missing:
+            # a required field is absent: leave out the list element it belongs to
+            for depth in range(1, len(loc)):  # the outermost element: an item, a score
+                if isinstance(loc[depth], int):
+                    container = _walk(pruned, loc[:depth])
+                    if isinstance(container, list) and loc[depth] < len(container):
+                        element = container[loc[depth]]
+                        if isinstance(element, dict) and isinstance(element.get("id"), str):
+                            removed.add(element["id"])
+                        container[loc[depth]] = None
+                    break
+            else:
+                return []  # a top-level field is missing: nothing sound to check against
+        _drop_placeholders(pruned)
+        try:
+            Instrument.model_validate(pruned)
+        except ValidationError as again:
+            cross = [e for e in again.errors(include_url=False)
+                     if isinstance((e.get("ctx") or {}).get("error"), CrossCheckError)]
+            if cross or len(again.errors()) == 0:
+                lines = format_validation_error(again, pruned, where)
+                return [p for p in lines if p not in already and not any(f"'{r}'" in p for r in removed)]
+            errors = again.errors(include_url=False)
             continue
-        loc = tuple(err["loc"])
-        parent = parent_of(loc)
-        if not isinstance(parent, dict):
-            return []
-        value = parent.pop(loc[-1], None)
-        wanted = [m[-1] for m in missing if m[:-1] == loc[:-1]]
-        close = difflib.get_close_matches(str(loc[-1]), [str(w) for w in wanted], n=1)
-        if close:
-            parent[close[0]] = value
-            missing.discard((*loc[:-1], close[0]))
-    if missing:
         return []
-    try:
-        Instrument.model_validate(pruned)
-    except ValidationError as again:
-        return [p for p in format_validation_error(again, pruned, where) if p not in already]
     return []
+
+
+def _walk(node: Any, loc: tuple) -> Any:
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _drop_placeholders(node: Any) -> None:
+    if isinstance(node, dict):
+        for value in node.values():
+            _drop_placeholders(value)
+    elif isinstance(node, list):
+        node[:] = [v for v in node if v is not None]
+        for value in node:
+            _drop_placeholders(value)
 
 
 # ---------------------------------------------------------------------------
@@ -212,6 +248,23 @@ def _field_names(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
+_TYPE_HINTS = (
+    ("float", "write a number, e.g. 1 or 0.5"),
+    ("int", "write a whole number"),
+    ("bool", "write true or false"),
+    ("string_type", "write text; quote it if it looks like a number"),
+    ("string_pattern_mismatch", "use lower-case letters, digits, '-' and '_' for ids, letters, digits and '_' "
+                                "for item names, and MAJOR.MINOR.PATCH for versions"),
+    ("too_short", "give at least one entry"),
+    ("list_type", "write a list, e.g. [a, b] or one '- entry' per line"),
+    ("tuple_type", "write a list, e.g. [a, b] or one '- entry' per line"),
+    ("dict_type", "write a mapping of 'key: value' lines"),
+    ("model_type", "write a mapping of 'field: value' lines"),
+    ("greater_than", "use a larger value"),
+    ("less_than", "use a smaller value"),
+)
+
+
 def format_validation_error(exc: ValidationError, data: Any, where: str) -> list[str]:
     """One line per problem: ``file: field.path: what is wrong (how to fix it)``."""
     lines: list[str] = []
@@ -254,6 +307,9 @@ def format_validation_error(exc: ValidationError, data: Any, where: str) -> list
                 if len(shown) > 60:
                     shown = shown[:57] + "..."
                 msg = f"{msg}, got {shown}"
+                hint = next((h for prefix, h in _TYPE_HINTS if kind.startswith(prefix)), None)
+                if hint:
+                    msg = f"{msg} ({hint})"
             lines.append(f"{where}: {path}: {msg}")
     return lines or [f"{where}: invalid definition"]
 

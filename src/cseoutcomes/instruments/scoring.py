@@ -459,6 +459,15 @@ def score(
                 ScoringWarning, stacklevel=2)
         else:
             context[name] = table[col].reset_index(drop=True)
+            if inst.context[name].type == "number":
+                values = context[name]
+                numeric = pd.to_numeric(values, errors="coerce")
+                bad = int((numeric.isna() & values.notna() & values.astype(str).str.strip().ne("")).sum())
+                if bad:
+                    warnings.warn(
+                        f"column '{col}': {bad} value{'s are' if bad > 1 else ' is'} not a number; rules that use "
+                        f"{name} could not be checked there and are listed in the '_unchecked' columns",
+                        ScoringWarning, stacklevel=2)
     frame = _Frame(n=n, codes=codes, context=context)
 
     # section routing: items of a section that does not apply are skipped
