@@ -21,6 +21,7 @@ from cseoutcomes.errors import (
     ScoringWarning,
     UnknownInstrumentError,
 )
+from cseoutcomes import data
 from cseoutcomes.instruments import (
     Instrument,
     get_instrument,
@@ -45,6 +46,7 @@ __all__ = [
     "ScoringWarning",
     "UnknownInstrumentError",
     "__version__",
+    "data",
     "get_instrument",
     "list_instruments",
     "refresh",

@@ -454,3 +454,27 @@ def test_the_registry_serves_the_same_definitions(cse, swemwbs, gbo, ladder):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ScoringWarning)
             assert co.get_instrument(inst.id) == inst
+
+
+def test_a_column_map_naming_an_absent_column_is_one_clear_error():
+    inst = co.get_instrument("goal-based-outcomes")
+    table = pd.DataFrame({"goal_1": [3], "goal_2": [4], "goal_3": [5]})
+    with pytest.raises(DataError, match=r"the column map names column the table does not have: 'goal_1' -> 'Goal one'"):
+        co.score(table, inst, columns={"goal_1": "Goal one"})
+
+
+def test_duplicate_column_names_are_one_clear_error():
+    inst = co.get_instrument("goal-based-outcomes")
+    table = pd.DataFrame([[1, 2, 3, 4]], columns=["goal_1", "goal_2", "goal_3", "goal_3"])
+    with pytest.raises(DataError, match=r"more than one column named 'goal_3'"):
+        co.score(table, inst)
+
+
+def test_reverse_keyed_items_are_flipped_within_their_scale():
+    """A reverse-keyed 1-5 item contributes (1 + 5) - value: 1 counts as 5 and 4 as 2."""
+    data = co.get_instrument("swemwbs").to_dict()
+    data["items"][0]["reverse"] = True
+    inst = co.Instrument.from_dict(data)
+    table = pd.DataFrame([[1] + [1] * 6, [4] + [1] * 6], columns=[f"item_{i}" for i in range(1, 8)])
+    raw = co.score(table, inst)["metric_raw"].tolist()
+    assert raw == [5 + 6, 2 + 6]

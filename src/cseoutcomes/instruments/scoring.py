@@ -396,6 +396,14 @@ def score(
                 if c.field:
                     needed_context.add(c.field)
 
+    unmapped = [f"'{name}' -> '{col}'" for name, col in columns.items() if col not in table.columns]
+    if unmapped:
+        raise DataError(f"the column map names column{'s' * (len(unmapped) > 1)} the table does not have: "
+                        f"{', '.join(unmapped[:8])}", hint="check the spelling against the file's header row")
+    duplicated = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
+    if duplicated:
+        raise DataError(f"the table has more than one column named {', '.join(repr(c) for c in duplicated[:8])}",
+                        hint="rename the copies so each column name is unique")
     missing_cols = [i for i in needed_items if _find_column(table, i, columns) is None]
     if missing_cols:
         shown = ", ".join(f"'{m}'" for m in missing_cols[:8]) + (" ..." if len(missing_cols) > 8 else "")
