@@ -12,6 +12,7 @@ model or plot is asked for.
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
+from cseoutcomes import data
 from cseoutcomes.errors import (
     CseOutcomesError,
     CseOutcomesWarning,
@@ -21,7 +22,6 @@ from cseoutcomes.errors import (
     ScoringWarning,
     UnknownInstrumentError,
 )
-from cseoutcomes import data
 from cseoutcomes.instruments import (
     Instrument,
     get_instrument,
