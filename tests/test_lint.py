@@ -13,6 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ruff_check_passes():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     assert ruff, "ruff is part of the dev extra"
-    result = subprocess.run([ruff, "check", "--no-cache", "src", "tests", "examples"], cwd=ROOT,
+    result = subprocess.run([ruff, "check", "--no-cache", "src", "tests", "examples", "benchmarks"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from cseoutcomes import data
+from cseoutcomes.data import ValidationReport, pseudonymise, read_assessments, validate
 from cseoutcomes.errors import (
     CseOutcomesError,
     CseOutcomesWarning,
@@ -45,11 +46,15 @@ __all__ = [
     "PluginWarning",
     "ScoringWarning",
     "UnknownInstrumentError",
+    "ValidationReport",
     "__version__",
     "data",
     "get_instrument",
     "list_instruments",
+    "pseudonymise",
+    "read_assessments",
     "refresh",
     "register_scoring_step",
     "score",
+    "validate",
 ]

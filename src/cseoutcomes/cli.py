@@ -1,7 +1,7 @@
 """The ``cseoutcomes`` command.
 
 Exit status: 0 success; 1 invalid content (a definition or data that fails its
-checks); 2 usage errors and unreadable files. A user's mistake is one line
+checks); 2 usage errors and unreadable files; 3 an internal error (a bug). A user's mistake is one line
 with a hint on standard error; ``--debug`` adds the traceback.
 """
 
@@ -14,6 +14,8 @@ import textwrap
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+
+import pandas as pd
 
 __all__ = ["main"]
 
@@ -55,6 +57,27 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instrument", "-i", required=True, metavar="ID")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (.csv, .xlsx, .parquet)")
     p.add_argument("--columns", metavar="MAP", help="YAML file mapping item ids to column names")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+
+    p = sub.add_parser("validate", help="check an export against an instrument (exit 0 no errors, 1 errors)")
+    p.add_argument("data", metavar="FILE", help="CSV, XLSX or Parquet export")
+    p.add_argument("--instrument", "-i", required=True, metavar="ID")
+    p.add_argument("--columns", metavar="MAP", help="YAML file naming the columns' roles")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+    p.add_argument("--report", metavar="HTML", help="write the report as one HTML file")
+    p.add_argument("--json", metavar="JSON", help="write every issue as JSON")
+    p.add_argument("--valid-out", metavar="FILE", help="write the rows without errors")
+    p.add_argument("--quarantine-out", metavar="FILE", help="write the rows with errors")
+    p.add_argument("--today", metavar="DATE", help="treat this date as today (default: the real date)")
+    p.add_argument("--jump", type=float, metavar="POINTS",
+                   help="implausible-jump threshold for the main score (default: half its range)")
+    p.add_argument("--disable", action="append", default=[], metavar="RULE", help="skip a rule (repeatable)")
+
+    p = sub.add_parser("pseudonymise", help="replace identifier columns by keyed tokens (HMAC-SHA256)")
+    p.add_argument("data", metavar="FILE")
+    p.add_argument("--columns", required=True, metavar="COLS", help="comma-separated column names")
+    p.add_argument("--key-file", metavar="KEY", help="file holding the secret key (else $CSEOUTCOMES_PSEUDONYM_KEY)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--sheet", help="Excel sheet name (default: the first)")
 
     sub.add_parser("demo", help="validate and score the bundled example table and print the result")
@@ -154,6 +177,68 @@ def _cmd_score(args) -> int:
     write_table(out, args.output)
     print(f"scored {len(table):,} assessment{'s' * (len(table) != 1)} on {inst.key}: "
           f"{', '.join(s.id for s in inst.scores)} -> {args.output}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    import cseoutcomes as co
+    from cseoutcomes.data import read_assessments, write_table
+    from cseoutcomes.data.roles import read_column_map
+
+    inst = co.get_instrument(args.instrument, paths=args.path)
+    columns = read_column_map(args.columns) if args.columns else None
+    table = read_assessments(args.data, inst, columns=columns, sheet=args.sheet)
+    settings = {"disable": tuple(args.disable)}
+    if args.today:
+        settings["today"] = args.today
+    if args.jump is not None and inst.scores:
+        settings["jump_threshold"] = {inst.scores[0].id: args.jump}
+    try:
+        report = co.validate(table, inst, columns, **settings)
+    except ValueError as exc:  # an unknown rule name given to --disable
+        from cseoutcomes.errors import CseOutcomesError
+
+        raise CseOutcomesError(str(exc)).with_traceback(None) from None
+    meta = table.attrs.get("cseoutcomes", {})
+    print(meta.get("notes", [f"Read {len(table):,} rows."])[0] if meta.get("notes") else f"Read {len(table):,} rows.")
+    for line in report.headline():
+        print(line)
+    for note in list(meta.get("notes", []))[1:] + list(report.roles.suggestions):
+        print(f"  {note}")
+    for finding in report.warnings[report.warnings["rule"] == "identifying-column"].itertuples():
+        print(f"  {finding.message}")
+    if not report.issues.empty:
+        top = report.issues.head(5)
+        print("First issues:")
+        for r in top.itertuples():
+            parts = ([f"row {int(r.row)}"] if not pd.isna(r.row) else []) + (
+                [f"column '{r.column}'"] if not pd.isna(r.column) else [])
+            where = ", ".join(parts) or "table"
+            print(f"  {where}: {r.message}")
+    if args.report:
+        report.to_html(args.report)
+        print(f"Report: {args.report}")
+    if args.json:
+        report.to_json(args.json)
+        print(f"JSON: {args.json}")
+    if args.valid_out:
+        write_table(report.valid.reset_index(), args.valid_out)
+        print(f"Valid rows: {args.valid_out}")
+    if args.quarantine_out:
+        write_table(report.quarantined.reset_index(), args.quarantine_out)
+        print(f"Quarantined rows: {args.quarantine_out}")
+    return 0 if report.ok else 1
+
+
+def _cmd_pseudonymise(args) -> int:
+    from cseoutcomes.data import read_table, write_table
+    from cseoutcomes.data.privacy import pseudonymise
+
+    table = read_table(args.data, sheet=args.sheet)
+    names = [c.strip() for c in args.columns.split(",") if c.strip()]
+    out = pseudonymise(table, names, key_file=args.key_file)
+    write_table(out.reset_index(drop=True) if out.index.name == "spreadsheet_row" else out, args.output)
+    print(f"pseudonymised {len(names)} column{'s' * (len(names) != 1)} in {len(out):,} rows -> {args.output}")
     return 0
 
 
@@ -296,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("instruments", "check"): _cmd_check,
         ("instruments", "schema"): _cmd_schema,
         ("score", None): _cmd_score,
+        ("validate", None): _cmd_validate,
+        ("pseudonymise", None): _cmd_pseudonymise,
         ("demo", None): _cmd_demo,
     }
     key = (args.command, getattr(args, "action", None))
@@ -319,6 +406,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug in cseoutcomes, not the user's mistake: still one line
+        if args.debug:
+            raise
+        print(f"cseoutcomes: internal error: {type(exc).__name__} (this is a bug in cseoutcomes; rerun with "
+              "--debug and report the traceback, after removing any data from it)", file=sys.stderr)
+        return 3
     except BrokenPipeError:  # e.g. piped into `head`
         return 0
 

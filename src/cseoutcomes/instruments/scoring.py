@@ -37,6 +37,8 @@ __all__ = [
     "get_scoring_step",
     "register_scoring_step",
     "score",
+    "score_encoded",
+    "section_applies",
 ]
 
 #: encoded value of a blank cell
@@ -186,7 +188,45 @@ def encode_responses(column: pd.Series, scale: ResponseScale) -> np.ndarray:
     the scale's j-th missing code, or ``INVALID``.
     """
     lookup = _code_lookup(scale)
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    fast = _encode_arrow(column, lookup)
+    if fast is not None:
+        return fast
+    return _encode_general(column, lookup)
+
+
+def _encode_arrow(column: pd.Series, lookup: dict[str, int]) -> np.ndarray | None:
+    """Arrow-backed text (pandas' default string dtype): exact codes by a hash lookup in Arrow.
+
+    Cells that are not a code as written (other case, spaces, numbers as text)
+    go through the general path, which sees only those cells.
+    """
+    data = getattr(column.array, "_pa_array", None)
+    if data is None:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pandas' arrow strings imply pyarrow
+        return None
+    if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    variants = {v: code for key, code in lookup.items() for v in (key, key.upper(), key.title(), key.capitalize())}
+    found = pc.index_in(data, value_set=pa.array(list(variants), type=data.type))
+    index = pc.fill_null(found, -1).to_numpy()
+    targets = np.array(list(variants.values()), dtype=np.int32)
+    out = np.where(index >= 0, targets[np.clip(index, 0, None)], BLANK).astype(np.int32)
+    rest = np.flatnonzero((index < 0) & ~pc.is_null(data).to_numpy(zero_copy_only=False))
+    if rest.size:
+        out[rest] = _encode_general(column.iloc[rest], lookup)
+    return out
+
+
+def _encode_general(column: pd.Series, lookup: dict[str, int]) -> np.ndarray:
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # cells holding lists, dicts or sets (tables built from JSON): compare their text
+        column = column.map(lambda v: str(v) if isinstance(v, (list, dict, set)) else v)
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=np.int32)
     for i, value in enumerate(uniques):
         key = _normalise(value)
@@ -195,8 +235,14 @@ def encode_responses(column: pd.Series, scale: ResponseScale) -> np.ndarray:
     return mapped[codes]
 
 
-def spreadsheet_row(position: int) -> int:
-    """Row number as a spreadsheet shows it, counting the header as row 1."""
+def spreadsheet_row(position: int, index: pd.Index | None = None) -> int:
+    """Row number as a spreadsheet shows it, counting the header as row 1.
+
+    A table read by :func:`cseoutcomes.data.read_table` carries the exact numbers
+    (title rows and dropped blank rows included) in an index named ``spreadsheet_row``.
+    """
+    if index is not None and index.name == "spreadsheet_row":
+        return int(index[position])
     return position + 2
 
 
@@ -430,7 +476,7 @@ def score(
                 shown = str(table[col].iloc[pos])
                 shown = shown if len(shown) <= 40 else shown[:37] + "..."
                 problems.append(
-                    f"row {spreadsheet_row(int(pos))}, column '{col}': '{shown}' is not one of {allowed}"
+                    f"row {spreadsheet_row(int(pos), table.index)}, column '{col}': '{shown}' is not one of {allowed}"
                     + (f" (missing codes: {miss})" if miss else ""))
             if bad.size > 50:
                 problems.append(f"column '{col}': {bad.size - 50} more values like these")
@@ -447,7 +493,7 @@ def score(
                 not_blank = odd[[str(raw.iloc[i]).strip() != "" for i in odd]] if odd.size else odd
                 badm = np.union1d(not_blank, np.flatnonzero(num < 0))
                 for pos in badm[:50]:
-                    problems.append(f"row {spreadsheet_row(int(pos))}, column '{rcol}': months since the indicator "
+                    problems.append(f"row {spreadsheet_row(int(pos), table.index)}, column '{rcol}': months since the indicator "
                                     "was last present must be a number of months, 0 or more")
                 months[item_id] = np.where(np.isnan(num), 0.0, num)
     if problems:
@@ -476,19 +522,48 @@ def score(
                         f"column '{col}': {bad} value{'s are' if bad > 1 else ' is'} not a number; rules that use "
                         f"{name} could not be checked there and are listed in the '_unchecked' columns",
                         ScoringWarning, stacklevel=2)
-    frame = _Frame(n=n, codes=codes, context=context)
+    return score_encoded(inst, codes, months, context, index=table.index, scores=[s.id for s in wanted])
 
-    # section routing: items of a section that does not apply are skipped
-    applicable_rows: dict[str, np.ndarray] = {}
+
+def section_applies(inst: Instrument, codes: Mapping[str, np.ndarray], context: Mapping[str, pd.Series],
+                    n: int) -> dict[str, np.ndarray]:
+    """For each routed section, whether it applies to each row (True where its condition is true or unknown)."""
+    frame = _Frame(n=n, codes=dict(codes), context=dict(context))
+    applicable: dict[str, np.ndarray] = {}
     for section in inst.sections:
         if section.applies_when is not None:
             t, k = _evaluate(section.applies_when, inst, frame)
-            applicable_rows[section.id] = ~(k & ~t)
+            applicable[section.id] = ~(k & ~t)
+    return applicable
 
+
+def score_encoded(
+    inst: Instrument,
+    codes: Mapping[str, np.ndarray],
+    months: Mapping[str, np.ndarray],
+    context: Mapping[str, pd.Series],
+    *,
+    index: pd.Index,
+    scores: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Score responses already encoded with :func:`encode_responses` (the engine behind :func:`score`).
+
+    ``codes`` maps item id to encoded responses (``INVALID`` is not allowed;
+    encode such cells as ``BLANK`` to score the rest), ``months`` maps a
+    recency item to months since last present (0 where blank), and ``context``
+    maps a context field to its column (positional, length ``len(index)``).
+    """
+    n = len(index)
+    wanted = [inst.get_score(s) for s in scores] if scores is not None else list(inst.scores)
+    frame = _Frame(n=n, codes=dict(codes), context={k: v.reset_index(drop=True) for k, v in context.items()})
+    applicable_rows = section_applies(inst, frame.codes, frame.context, n)
     out: dict[str, Any] = {}
     for s in wanted:
-        _score_one(inst, s, frame, months, applicable_rows, out)
-    return pd.DataFrame(out, index=table.index)
+        _score_one(inst, s, frame, dict(months), applicable_rows, out)
+    # text columns stay object arrays: converting a million reasons to a string dtype costs more than scoring
+    return pd.DataFrame({name: pd.Series(values, index=index, dtype=object)
+                         if isinstance(values, np.ndarray) and values.dtype == object else values
+                         for name, values in out.items()}, index=index)
 
 
 def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.ndarray],
@@ -497,72 +572,77 @@ def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.n
     items = inst.score_items(s)
     k = len(items)
     scales = tuple(inst.scale_of(i) for i in items)
-    C = np.column_stack([frame.codes[i.id] for i in items]) if k else np.zeros((n, 0), np.int32)
-    A = np.ones((n, k), dtype=bool)  # applicable
-    for j, item in enumerate(items):
-        if item.section in applicable_rows:
-            A[:, j] = applicable_rows[item.section]
-    answered = (C >= 0) & A
-    n_ans = answered.sum(axis=1)
-    n_app = A.sum(axis=1)
+    # Accumulate item by item (a loop over items, never over rows) instead of building
+    # (rows x items) matrices: the same sums with a fraction of the memory traffic.
+    n_ans = np.zeros(n, dtype=np.int32)
+    n_app = np.zeros(n, dtype=np.int32)
+    total = np.zeros(n)  # sum of weight x value, or points earned
+    w_ans = np.zeros(n)  # weight (sum, mean) or maximum points (weighted count) of answered items
+    w_app = np.zeros(n)  # the same over applicable items
+    missing_points = np.zeros(n)  # weighted count: points unanswered indicators could add
+    answered_cols: list[np.ndarray] = []
+    for item, scale in zip(items, scales, strict=True):
+        codes = frame.codes[item.id]
+        applies = applicable_rows.get(item.section) if item.section is not None else None
+        answered = codes >= 0 if applies is None else (codes >= 0) & applies
+        n_ans += answered
+        n_app += 1 if applies is None else applies
+        if s.method in ("sum", "mean"):
+            vals = np.array([np.nan if c.value is None else c.value for c in scale.categories], dtype=float)
+            if item.reverse:
+                lo_v, hi_v = scale.value_range()
+                vals = lo_v + hi_v - vals
+            # one lookup per cell: codes run from -(2 + missing codes) (BLANK, missing) up to the categories
+            offset = 2 + len(scale.missing)
+            lut = np.zeros(offset + len(vals))
+            lut[offset:] = vals * item.weight
+            contribution = lut[codes + offset]
+            total += contribution if applies is None else np.where(applies, contribution, 0.0)
+            w_ans += np.where(answered, item.weight, 0.0)
+            w_app += item.weight if applies is None else np.where(applies, item.weight, 0.0)
+        elif s.method == "weighted_count":
+            lookup = _code_lookup(scale)
+            counting = np.array([lookup[c.strip().casefold()] for c in s.counts or ()], dtype=np.int32)
+            hit = np.isin(codes, counting) & answered
+            if item.recency is not None:
+                m = months[item.id]
+                points = np.zeros(n)
+                for win in reversed(item.recency.windows):  # the most recent window wins
+                    points[m <= win.within_months] = win.weight
+                max_points = max(w.weight for w in item.recency.windows)
+            else:
+                points = item.weight
+                max_points = item.weight
+            total += np.where(hit, points, 0.0)
+            w_ans += np.where(answered, max_points, 0.0)
+            applicable = np.ones(n, bool) if applies is None else applies
+            w_app += np.where(applicable, max_points, 0.0)
+            missing_points += np.where(applicable & ~answered, max_points, 0.0)
+        else:
+            answered_cols.append(answered)
     min_ans = np.minimum(s.missing.min_answered or k, n_app) if s.missing.rule != "complete" else n_app
     enough = (n_ans >= min_ans) & (n_ans > 0) if k else np.zeros(n, bool)
     upper = None
 
-    if s.method in ("sum", "mean", "step"):
+    if s.method in ("sum", "weighted_count"):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            raw = total * w_app / w_ans if s.missing.rule == "prorate" else total
+        raw = np.where(enough, raw, np.nan)
+        if s.missing.rule == "lower_bound":
+            upper = np.where(enough, total + missing_points, np.nan)
+    elif s.method == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            raw = np.where(enough, total / w_ans, np.nan)
+    else:  # step: the plugin gets the (rows x items) matrices
+        C = np.column_stack([frame.codes[i.id] for i in items]) if k else np.zeros((n, 0), np.int32)
+        answered = np.column_stack(answered_cols) if k else np.zeros((n, 0), bool)
         V = np.full((n, k), np.nan)
         for j, (item, scale) in enumerate(zip(items, scales, strict=True)):
             vals = np.array([np.nan if c.value is None else c.value for c in scale.categories], dtype=float)
-            col = np.where(C[:, j] >= 0, vals[np.clip(C[:, j], 0, None)], np.nan)
             if item.reverse:
-                lo, hi = scale.value_range()
-                col = lo + hi - col
-            V[:, j] = col
-        V[~answered] = np.nan
-    if s.method in ("sum", "mean"):
-        w = np.array([i.weight for i in items], dtype=float)
-        wsum = np.where(answered, w, 0.0).sum(axis=1)
-        total = np.nansum(V * w, axis=1)
-        if s.method == "sum":
-            wapp = np.where(A, w, 0.0).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                raw = total * wapp / wsum if s.missing.rule == "prorate" else total
-        else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                raw = total / wsum
-        raw = np.where(enough, raw, np.nan)
-    elif s.method == "weighted_count":
-        P = np.zeros((n, k))
-        maxp = np.zeros(k)
-        for j, (item, scale) in enumerate(zip(items, scales, strict=True)):
-            lookup = _code_lookup(scale)
-            counting = np.array([lookup[c.strip().casefold()] for c in s.counts or ()], dtype=np.int32)
-            hit = np.isin(C[:, j], counting)
-            if item.recency is not None:
-                m = months[item.id]
-                pts = np.zeros(n)
-                assigned = np.zeros(n, bool)
-                for win in item.recency.windows:
-                    sel = ~assigned & (m <= win.within_months)
-                    pts[sel] = win.weight
-                    assigned |= sel
-                maxp[j] = max(w.weight for w in item.recency.windows)
-            else:
-                pts = np.full(n, item.weight)
-                maxp[j] = item.weight
-            P[:, j] = np.where(hit & answered[:, j], pts, 0.0)
-        got = P.sum(axis=1)
-        if s.missing.rule == "prorate":
-            mapp = np.where(A, maxp, 0.0).sum(axis=1)
-            mans = np.where(answered, maxp, 0.0).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                raw = got * mapp / mans
-        else:
-            raw = got
-        raw = np.where(enough, raw, np.nan)
-        if s.missing.rule == "lower_bound":
-            upper = np.where(enough, got + np.where(A & ~answered, maxp, 0.0).sum(axis=1), np.nan)
-    else:  # step
+                lo_v, hi_v = scale.value_range()
+                vals = lo_v + hi_v - vals
+            V[:, j] = np.where(answered[:, j], vals[np.clip(C[:, j], 0, None)], np.nan)
         func = get_scoring_step(s.step)  # type: ignore[arg-type]
         context = {name: pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
                    for name, col in frame.context.items()}
@@ -629,9 +709,18 @@ def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.n
             out[f"{s.id}_unchecked"] = _bits_to_text(unchecked, [o.id for o in s.overrides], ", ")
 
 
-def _bits_to_text(bits: np.ndarray, labels: list[str], sep: str) -> pd.arrays.StringArray:
-    """Join the labels of the set bits of each row (text built once per distinct combination)."""
-    uniques, inverse = np.unique(bits, return_inverse=True)
-    texts = np.array([sep.join(lab for i, lab in enumerate(labels) if u >> i & 1) or None for u in uniques],
+def _bits_to_text(bits: np.ndarray, labels: list[str], sep: str) -> np.ndarray:
+    """Join the labels of the set bits of each row (text built once per distinct combination).
+
+    An object array of str, None where no bit is set (cheap to build for a million rows).
+    """
+    if len(labels) <= 16:  # every combination fits a small table: no sort needed
+        uniques = np.flatnonzero(np.bincount(bits, minlength=1))
+        inverse = np.zeros(1 << len(labels), dtype=np.int64)
+        inverse[uniques] = np.arange(len(uniques))
+        inverse = inverse[bits]
+    else:
+        uniques, inverse = np.unique(bits, return_inverse=True)
+    texts = np.array([sep.join(lab for i, lab in enumerate(labels) if int(u) >> i & 1) or None for u in uniques],
                      dtype=object)
-    return pd.array(texts[inverse], dtype="string")
+    return texts[inverse]

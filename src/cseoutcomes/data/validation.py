@@ -1,0 +1,188 @@
+"""``validate``: check an assessment table against an instrument, every problem at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cseoutcomes.data.report import ValidationReport
+from cseoutcomes.data.roles import resolve_columns
+from cseoutcomes.data.rules import RULES, Context, ValidationOptions, parse_dates, parse_numbers
+from cseoutcomes.errors import DataError, ScoringWarning
+from cseoutcomes.instruments.schema import Instrument
+from cseoutcomes.instruments.scoring import (
+    BLANK,
+    INVALID,
+    _resolve_instrument,
+    encode_responses,
+    score_encoded,
+)
+
+__all__ = ["read_assessments", "rule_table", "validate"]
+
+_DATE_ROLES = ("date", "dob", "closure_date")
+
+
+def read_assessments(path: str | Path, instrument: Instrument | str | None = None, *,
+                     columns: Mapping[str, Any] | str | Path | None = None, sheet: str | int | None = None,
+                     layout: str = "auto") -> pd.DataFrame:
+    """Read an export (CSV, XLSX, Parquet) as a wide table ready for :func:`validate`.
+
+    The index holds each row's spreadsheet row number. A long table (one row per
+    item response) is turned wide when ``instrument`` is given, keeping the
+    first spreadsheet row of each assessment.
+    """
+    from cseoutcomes.data.io import read_table
+
+    table = read_table(path, sheet=sheet)
+    if instrument is None or layout == "wide":
+        return table
+    inst = _resolve_instrument(instrument)
+    from cseoutcomes.data import layout as layouts
+
+    kind = layouts.detect_layout(table, inst) if layout == "auto" else layout
+    if kind == "long":
+        roles = resolve_columns(table, inst, columns=None)
+        item_col = next((c for c in table.columns if str(c).casefold() == "item"), None)
+        id_columns = [c for c in roles.roles.values()]
+        wide = layouts.to_wide(table, inst, id_columns=id_columns, item_column=item_col or "item")
+        wide.attrs = table.attrs
+        return wide
+    return table
+
+
+def validate(
+    data: pd.DataFrame | str | Path,
+    instrument: Instrument | str,
+    columns: Mapping[str, Any] | str | Path | None = None,
+    *,
+    options: ValidationOptions | None = None,
+    **settings: Any,
+) -> ValidationReport:
+    """Check a wide assessment table against an instrument.
+
+    Parameters
+    ----------
+    data
+        A DataFrame (one row per assessment) or the path of an export.
+    instrument
+        An :class:`~cseoutcomes.Instrument` or a registered id.
+    columns
+        Column roles (``{"person": "Client ID", "items": {...}}``) or a YAML file.
+    options, **settings
+        :class:`~cseoutcomes.data.rules.ValidationOptions`, or its fields as
+        keywords (``today=``, ``jump_threshold=``, ``disable=``...).
+
+    Returns
+    -------
+    ValidationReport
+        ``ok``, ``issues`` (row as in the spreadsheet, column, rule, severity,
+        message), ``summary()``, ``valid`` and ``quarantined`` (which together
+        hold every input row exactly once, with their original index),
+        ``to_json()``, ``to_html()``.
+
+    Examples
+    --------
+    >>> import cseoutcomes as co
+    >>> report = co.validate(co.data.load_example(), "cse-risk-indicators", today="2020-01-01")
+    >>> report.ok, len(report.valid) + len(report.quarantined)
+    (True, 18)
+    """
+    if isinstance(data, (str, Path)):
+        data = read_assessments(data, instrument, columns=columns)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame or a path, not {type(data).__name__}")
+    inst = _resolve_instrument(instrument)
+    if options is None:
+        options = ValidationOptions(**settings)
+    elif settings:
+        raise TypeError("give options= or keyword settings, not both")
+    if options.today is not None:
+        options = dataclasses.replace(options, today=_as_day(options.today, options.dayfirst))
+    duplicated = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+    if duplicated:
+        raise DataError(f"the table has more than one column named {', '.join(repr(c) for c in duplicated[:8])}",
+                        hint="rename the copies in the header row so each column name is unique", exit_code=2)
+    unknown = [r for r in (*options.disable, *options.severity) if r not in RULES]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(RULES), n=1)
+        raise ValueError(f"no validation rule named '{unknown[0]}'" + (f"; did you mean '{close[0]}'?" if close else
+                         f" (rules: {', '.join(RULES)})"))
+
+    roles = resolve_columns(data, inst, columns)
+    n = len(data)
+
+    codes: dict[str, np.ndarray] = {}
+    for item in inst.items:
+        col = roles.items.get(item.id)
+        codes[item.id] = (encode_responses(data[col], inst.scale_of(item)) if col is not None
+                          else np.full(n, BLANK, dtype=np.int32))
+    months: dict[str, np.ndarray] = {}
+    months_bad: dict[str, np.ndarray] = {}
+    for item_id, col in roles.recency.items():
+        num, bad = parse_numbers(data[col])
+        bad |= num < 0
+        months[item_id] = num
+        months_bad[item_id] = bad
+    dates: dict[str, pd.Series] = {}
+    dates_bad: dict[str, np.ndarray] = {}
+    for role in _DATE_ROLES:
+        col = roles.column(role)
+        if col is not None:
+            dates[role], dates_bad[role] = parse_dates(data[col], dayfirst=options.dayfirst)
+    if roles.column("age") is not None:
+        age, age_bad = parse_numbers(data[roles.column("age")])
+    else:
+        age, age_bad = np.full(n, np.nan), np.zeros(n, bool)
+    if "dob" in dates and "date" in dates:
+        # age from date of birth where no age is recorded (365.25-day years)
+        derived = ((dates["date"] - dates["dob"]).dt.days / 365.25).to_numpy(dtype=float, na_value=np.nan)
+        age = np.where(np.isnan(age), derived, age)
+
+    ctx = Context(table=data, instrument=inst, roles=roles, options=options, codes=codes, months=months,
+                  months_bad=months_bad, dates=dates, dates_bad=dates_bad, age=age, age_bad=age_bad)
+
+    scoreable = inst.kind != "coding_scheme" and all(i.id in roles.items for i in inst.items)
+    if scoreable and inst.scores:
+        context = {}
+        for name in inst.context:
+            if name == "age" and (roles.column("age") is not None or "dob" in dates):
+                context[name] = pd.Series(age)
+            elif roles.column(name) is not None:
+                context[name] = data[roles.column(name)].reset_index(drop=True)
+        clean = {k: np.where(v == INVALID, BLANK, v) for k, v in codes.items()}
+        clean_months = {k: np.where(np.isnan(v), 0.0, v) for k, v in months.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScoringWarning)
+            ctx.scores = score_encoded(inst, clean, clean_months, context, index=data.index)
+
+    for name, rule in RULES.items():
+        if name not in options.disable:
+            rule.func(ctx)
+
+    return ValidationReport.build(data, inst, roles, ctx.blocks, options, scores=ctx.scores)
+
+
+def _as_day(value: Any, dayfirst: bool) -> pd.Timestamp:
+    """``today`` as a day: a date, a timestamp or text read like the data's dates."""
+    if isinstance(value, str):
+        parsed, bad = parse_dates(pd.Series([value], dtype=object), dayfirst=dayfirst)
+        if bad[0]:
+            raise ValueError(f"today={value!r} is not a date (write it as 2016-03-31)")
+        return parsed.iloc[0].normalize()
+    return pd.Timestamp(value).normalize()
+
+
+def rule_table() -> pd.DataFrame:
+    """The validation rules: name, default severity, what each checks."""
+    return pd.DataFrame([(r.name, r.severity, r.summary) for r in RULES.values()],
+                        columns=["rule", "severity", "checks"])
+
