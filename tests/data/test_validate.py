@@ -615,3 +615,14 @@ def test_cli_validate_unknown_rule_is_a_one_line_error(tmp_path, capsys):
     code = main(["validate", data, "-i", "cse-risk-indicators", "--today", TODAY, "--disable", "overide-applied"])
     assert code not in (0, 3)
     assert "override-applied" in capsys.readouterr().err
+
+
+def test_docs_list_every_rule():
+    """docs/validation.md holds the rule table generated from the rules themselves."""
+    from pathlib import Path
+
+    from cseoutcomes.data.validation import rules_markdown
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "validation.md").read_text(encoding="utf-8")
+    table = text.split("<!-- rules:start -->\n", 1)[1].split("\n<!-- rules:end -->", 1)[0]
+    assert table == rules_markdown(), "regenerate the table in docs/validation.md from rules_markdown()"

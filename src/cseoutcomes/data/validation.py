@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pandas as pd
 from cseoutcomes.data.report import ValidationReport
 from cseoutcomes.data.roles import resolve_columns
 from cseoutcomes.data.rules import RULES, Context, ValidationOptions, parse_dates, parse_numbers
-from cseoutcomes.errors import DataError, ScoringWarning
+from cseoutcomes.errors import DataError
 from cseoutcomes.instruments.schema import Instrument
 from cseoutcomes.instruments.scoring import (
     BLANK,
@@ -120,11 +121,15 @@ def validate(
     roles = resolve_columns(data, inst, columns)
     n = len(data)
 
-    codes: dict[str, np.ndarray] = {}
-    for item in inst.items:
+    # item columns are encoded in parallel threads: Arrow's lookups release the GIL, so both cores work
+    def encode(item):
         col = roles.items.get(item.id)
-        codes[item.id] = (encode_responses(data[col], inst.scale_of(item)) if col is not None
-                          else np.full(n, BLANK, dtype=np.int32))
+        return (encode_responses(data[col], inst.scale_of(item)) if col is not None
+                else np.full(n, BLANK, dtype=np.int32))
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        codes: dict[str, np.ndarray] = dict(zip([i.id for i in inst.items], pool.map(encode, inst.items),
+                                                strict=True))
     months: dict[str, np.ndarray] = {}
     months_bad: dict[str, np.ndarray] = {}
     for item_id, col in roles.recency.items():
@@ -150,25 +155,35 @@ def validate(
     ctx = Context(table=data, instrument=inst, roles=roles, options=options, codes=codes, months=months,
                   months_bad=months_bad, dates=dates, dates_bad=dates_bad, age=age, age_bad=age_bad)
 
-    scoreable = inst.kind != "coding_scheme" and all(i.id in roles.items for i in inst.items)
-    if scoreable and inst.scores:
-        context = {}
-        for name in inst.context:
-            if name == "age" and (roles.column("age") is not None or "dob" in dates):
-                context[name] = pd.Series(age)
-            elif roles.column(name) is not None:
-                context[name] = data[roles.column(name)].reset_index(drop=True)
-        clean = {k: np.where(v == INVALID, BLANK, v) for k, v in codes.items()}
-        clean_months = {k: np.where(np.isnan(v), 0.0, v) for k, v in months.items()}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ScoringWarning)
-            ctx.scores = score_encoded(inst, clean, clean_months, context, index=data.index)
-
-    for name, rule in RULES.items():
-        if name not in options.disable:
-            rule.func(ctx)
+    scoreable = inst.kind != "coding_scheme" and bool(inst.scores) and all(i.id in roles.items for i in inst.items)
+    active = [r for name, r in RULES.items() if name not in options.disable]
+    # Scoring runs in one thread while the other checks the rules that do not need scores; NumPy and
+    # Arrow release the GIL in their loops, so both cores work. Rules that compare with scores run after.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        future = pool.submit(_score_all, inst, roles, data, codes, months, age, dates) if scoreable else None
+        list(pool.map(lambda r: r.func(ctx), [r for r in active if not r.needs_scores]))
+        ctx.scores = future.result() if future is not None else None
+    for r in active:
+        if r.needs_scores:
+            r.func(ctx)
+    order = {name: i for i, name in enumerate(RULES)}
+    ctx.blocks.sort(key=lambda block: order[block[0]])  # rule order, whichever thread finished first
 
     return ValidationReport.build(data, inst, roles, ctx.blocks, options, scores=ctx.scores)
+
+
+def _score_all(inst: Instrument, roles, data: pd.DataFrame, codes: dict[str, np.ndarray],
+               months: dict[str, np.ndarray], age: np.ndarray, dates: dict[str, pd.Series]) -> pd.DataFrame:
+    """Scores of every row, invalid answers read as blank (for the rules that compare with scores)."""
+    context = {}
+    for name in inst.context:
+        if name == "age" and (roles.column("age") is not None or "dob" in dates):
+            context[name] = pd.Series(age)
+        elif roles.column(name) is not None:
+            context[name] = data[roles.column(name)].reset_index(drop=True)
+    clean = {k: np.where(v == INVALID, BLANK, v) for k, v in codes.items()}
+    clean_months = {k: np.where(np.isnan(v), 0.0, v) for k, v in months.items()}
+    return score_encoded(inst, clean, clean_months, context, index=data.index)
 
 
 def _as_day(value: Any, dayfirst: bool) -> pd.Timestamp:
@@ -185,4 +200,11 @@ def rule_table() -> pd.DataFrame:
     """The validation rules: name, default severity, what each checks."""
     return pd.DataFrame([(r.name, r.severity, r.summary) for r in RULES.values()],
                         columns=["rule", "severity", "checks"])
+
+
+def rules_markdown() -> str:
+    """The rule table as Markdown (the table in docs/validation.md is this text)."""
+    lines = ["| rule | severity | checks |", "|---|---|---|"]
+    lines += [f"| `{r.name}` | {r.severity} | {r.summary} |" for r in RULES.values()]
+    return "\n".join(lines)
 

@@ -581,10 +581,14 @@ def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.n
     w_app = np.zeros(n)  # the same over applicable items
     missing_points = np.zeros(n)  # weighted count: points unanswered indicators could add
     answered_cols: list[np.ndarray] = []
+    # equal weights (the usual case): answered and applicable weight follow from the counts
+    uniform = s.method in ("sum", "mean") and len({i.weight for i in items}) <= 1
     for item, scale in zip(items, scales, strict=True):
         codes = frame.codes[item.id]
         applies = applicable_rows.get(item.section) if item.section is not None else None
-        answered = codes >= 0 if applies is None else (codes >= 0) & applies
+        answered = codes >= 0
+        if applies is not None:
+            answered &= applies
         n_ans += answered
         n_app += 1 if applies is None else applies
         if s.method in ("sum", "mean"):
@@ -592,14 +596,16 @@ def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.n
             if item.reverse:
                 lo_v, hi_v = scale.value_range()
                 vals = lo_v + hi_v - vals
-            # one lookup per cell: codes run from -(2 + missing codes) (BLANK, missing) up to the categories
-            offset = 2 + len(scale.missing)
-            lut = np.zeros(offset + len(vals))
-            lut[offset:] = vals * item.weight
-            contribution = lut[codes + offset]
-            total += contribution if applies is None else np.where(applies, contribution, 0.0)
-            w_ans += np.where(answered, item.weight, 0.0)
-            w_app += item.weight if applies is None else np.where(applies, item.weight, 0.0)
+            # one lookup per cell; negative codes (blank -1, missing code j at -2 - j) index the zeros at the end
+            lut = np.zeros(len(vals) + len(scale.missing) + 1)
+            lut[: len(vals)] = vals * item.weight
+            contribution = lut[codes]
+            if applies is not None:
+                contribution[~applies] = 0.0
+            total += contribution
+            if not uniform:
+                w_ans += np.where(answered, item.weight, 0.0)
+                w_app += item.weight if applies is None else np.where(applies, item.weight, 0.0)
         elif s.method == "weighted_count":
             lookup = _code_lookup(scale)
             counting = np.array([lookup[c.strip().casefold()] for c in s.counts or ()], dtype=np.int32)
@@ -620,6 +626,9 @@ def _score_one(inst: Instrument, s: Score, frame: _Frame, months: dict[str, np.n
             missing_points += np.where(applicable & ~answered, max_points, 0.0)
         else:
             answered_cols.append(answered)
+    if uniform and items:
+        w_ans = n_ans * items[0].weight
+        w_app = n_app * items[0].weight
     min_ans = np.minimum(s.missing.min_answered or k, n_app) if s.missing.rule != "complete" else n_app
     enough = (n_ans >= min_ans) & (n_ans > 0) if k else np.zeros(n, bool)
     upper = None
