@@ -87,8 +87,9 @@ class ValidationReport:
         rule_code = np.concatenate(rule_codes) if rows else np.array([], dtype=np.int16)
         # table-level (-1) first, then by row; blocks arrive in rule order, which a stable sort keeps
         order = np.argsort(row, kind="stable")
+        row = row[order]
         issues = pd.DataFrame({
-            "row": pd.array(np.where(row < 0, 0, row), dtype="Int64")[order],
+            "row": pd.arrays.IntegerArray(np.where(row < 0, 0, row), row < 0),  # empty for the whole table
             "column": pd.Categorical.from_codes(
                 (np.concatenate(col_codes) if rows else np.array([], dtype=np.int32))[order], categories=columns),
             "rule": pd.Categorical.from_codes(rule_code[order], categories=rule_names),
@@ -99,7 +100,6 @@ class ValidationReport:
             "message": pd.Series((np.concatenate(messages) if rows else np.array([], dtype=object))[order],
                                  dtype=object),
         })
-        issues.loc[row[order] < 0, "row"] = pd.NA
         meta = data.attrs.get("cseoutcomes", {}) if isinstance(data.attrs.get("cseoutcomes"), dict) else {}
         notes = tuple(meta.get("notes", ())) + tuple(roles.suggestions)
         return cls(

@@ -446,6 +446,13 @@ def _dense_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
     return np.where(codes < 0, len(uniques), codes).astype(np.int64), len(uniques) + 1
 
 
+def _date_rank(ctx: Context) -> tuple[np.ndarray, int]:
+    """Dense rank of the assessment dates, computed once."""
+    if "date_rank" not in ctx.cache:
+        ctx.cache["date_rank"] = _dense_rank(ctx.dates["date"].to_numpy())
+    return ctx.cache["date_rank"]
+
+
 def _compute_person_order(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     pcodes = _person_codes(ctx)
     if pcodes is None or ctx.n == 0:
@@ -457,7 +464,7 @@ def _compute_person_order(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndar
         rank, size = _dense_rank(_occasion_numbers(ctx, occ))
         key = key * size + rank
     if "date" in ctx.dates:
-        rank, size = _dense_rank(ctx.dates["date"].to_numpy())
+        rank, size = _date_rank(ctx)
         key = key * size + rank
     order = np.argsort(key, kind="stable")
     sorted_person = pcodes[order]
@@ -468,9 +475,15 @@ def _compute_person_order(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _occasion_numbers(ctx: Context, occ: pd.Series) -> np.ndarray:
     """Occasions as numbers; named baselines ("referral", "baseline") count as 0."""
     if "occasion" not in ctx.cache:
-        num, _ = parse_numbers(occ)
-        named = _fold(occ).isin(list(ctx.options.baseline_occasions)).to_numpy()
-        ctx.cache["occasion"] = np.where(named & np.isnan(num), 0.0, num)
+        baseline = set(ctx.options.baseline_occasions)
+
+        def convert(u: pd.Series) -> np.ndarray:
+            num = pd.to_numeric(u.map(lambda v: v.strip().replace(",", ".") if isinstance(v, str) else v),
+                                errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            named = _fold(u).isin(baseline).to_numpy(dtype=bool)
+            return np.where(named & np.isnan(num), 0.0, num)
+
+        ctx.cache["occasion"] = _per_unique(occ, convert, np.nan).astype(float)
     return ctx.cache["occasion"]
 
 
@@ -484,7 +497,7 @@ def _duplicate_assessment(ctx: Context) -> None:
         return
     when = ctx.dates["date"].to_numpy() if when_role == "date" else _occasion_numbers(ctx, ctx.column_values("occasion"))
     # one int64 key per (person, when, rater): hashing one column is far cheaper than a multi-column duplicated()
-    when_rank, when_size = _dense_rank(when)
+    when_rank, when_size = _date_rank(ctx) if when_role == "date" else _dense_rank(when)
     key = pcodes.astype(np.int64) * when_size + when_rank
     rater = ctx.column_values("rater")
     if rater is not None:

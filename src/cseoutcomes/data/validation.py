@@ -121,32 +121,26 @@ def validate(
     roles = resolve_columns(data, inst, columns)
     n = len(data)
 
-    # item columns are encoded in parallel threads: Arrow's lookups release the GIL, so both cores work
+    # Every column is converted once, in parallel threads: Arrow's and NumPy's loops release the
+    # GIL, so both cores work.
     def encode(item):
         col = roles.items.get(item.id)
         return (encode_responses(data[col], inst.scale_of(item)) if col is not None
                 else np.full(n, BLANK, dtype=np.int32))
 
+    date_roles = [role for role in _DATE_ROLES if roles.column(role) is not None]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        date_jobs = {role: pool.submit(parse_dates, data[roles.column(role)], dayfirst=options.dayfirst)
+                     for role in date_roles}
+        month_jobs = {item_id: pool.submit(parse_numbers, data[col]) for item_id, col in roles.recency.items()}
+        age_job = pool.submit(parse_numbers, data[roles.column("age")]) if roles.column("age") is not None else None
         codes: dict[str, np.ndarray] = dict(zip([i.id for i in inst.items], pool.map(encode, inst.items),
                                                 strict=True))
-    months: dict[str, np.ndarray] = {}
-    months_bad: dict[str, np.ndarray] = {}
-    for item_id, col in roles.recency.items():
-        num, bad = parse_numbers(data[col])
-        bad |= num < 0
-        months[item_id] = num
-        months_bad[item_id] = bad
-    dates: dict[str, pd.Series] = {}
-    dates_bad: dict[str, np.ndarray] = {}
-    for role in _DATE_ROLES:
-        col = roles.column(role)
-        if col is not None:
-            dates[role], dates_bad[role] = parse_dates(data[col], dayfirst=options.dayfirst)
-    if roles.column("age") is not None:
-        age, age_bad = parse_numbers(data[roles.column("age")])
-    else:
-        age, age_bad = np.full(n, np.nan), np.zeros(n, bool)
+        dates = {role: job.result()[0] for role, job in date_jobs.items()}
+        dates_bad = {role: job.result()[1] for role, job in date_jobs.items()}
+        months = {item_id: job.result()[0] for item_id, job in month_jobs.items()}
+        months_bad = {item_id: job.result()[1] | (job.result()[0] < 0) for item_id, job in month_jobs.items()}
+        age, age_bad = age_job.result() if age_job is not None else (np.full(n, np.nan), np.zeros(n, bool))
     if "dob" in dates and "date" in dates:
         # age from date of birth where no age is recorded (365.25-day years)
         derived = ((dates["date"] - dates["dob"]).dt.days / 365.25).to_numpy(dtype=float, na_value=np.nan)
