@@ -626,3 +626,20 @@ def test_docs_list_every_rule():
     text = (Path(__file__).resolve().parents[2] / "docs" / "validation.md").read_text(encoding="utf-8")
     table = text.split("<!-- rules:start -->\n", 1)[1].split("\n<!-- rules:end -->", 1)[0]
     assert table == rules_markdown(), "regenerate the table in docs/validation.md from rules_markdown()"
+
+
+def test_a_long_export_is_read_wide_and_validated(tmp_path):
+    """One row per item response (as REDCap-style or database exports give) becomes one row per assessment."""
+    from cseoutcomes.data import to_long
+
+    wide = example()
+    path = tmp_path / "long.csv"
+    to_long(wide, CSE).to_csv(path, index=False)
+    table = co.read_assessments(path, CSE)
+    assert len(table) == len(wide)
+    assert table.index.name == "spreadsheet_row"
+    # each assessment is numbered by its first line in the long file (27 items a row, header on line 1)
+    assert table.index[:3].tolist() == [2, 2 + 27, 2 + 2 * 27]
+    report = co.validate(table, CSE, today="2020-01-01")
+    assert report.ok and report.n_rows == len(wide)
+    assert any("long table" in note for note in report.notes)

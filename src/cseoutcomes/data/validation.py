@@ -49,11 +49,19 @@ def read_assessments(path: str | Path, instrument: Instrument | str | None = Non
 
     kind = layouts.detect_layout(table, inst) if layout == "auto" else layout
     if kind == "long":
-        roles = resolve_columns(table, inst, columns=None)
-        item_col = next((c for c in table.columns if str(c).casefold() == "item"), None)
-        id_columns = [c for c in roles.roles.values()]
-        wide = layouts.to_wide(table, inst, id_columns=id_columns, item_column=item_col or "item")
-        wide.attrs = table.attrs
+        if "spreadsheet_row" in table.columns:
+            # written by to_long from an earlier table: the file's own row numbers are the ones to report
+            table = table.rename(columns={"spreadsheet_row": "source_row"})
+        roles = resolve_columns(table, inst, columns=columns)
+        item_col = next((c for c in table.columns if str(c).casefold() == "item"), "item")
+        response_col = next((c for c in table.columns if str(c).casefold() in ("response", "answer", "value")),
+                            "response")
+        wide = layouts.to_wide(table, inst, id_columns=list(roles.roles.values()), item_column=item_col,
+                               response_column=response_col)
+        wide.attrs = {"cseoutcomes": {**table.attrs.get("cseoutcomes", {}), "notes": [
+            *table.attrs.get("cseoutcomes", {}).get("notes", []),
+            f"long table (one row per item response) turned into {len(wide):,} assessments; each is numbered by "
+            "its first row in the file"]}}
         return wide
     return table
 

@@ -213,10 +213,10 @@ def _encode_arrow(column: pd.Series, lookup: dict[str, int]) -> np.ndarray | Non
     variants = {v: code for key, code in lookup.items() for v in (key, key.upper(), key.title(), key.capitalize())}
     found = pc.index_in(data, value_set=pa.array(list(variants), type=data.type))
     index = pc.fill_null(found, -1).to_numpy()
-    targets = np.array(list(variants.values()), dtype=np.int32)
-    out = np.where(index >= 0, targets[np.clip(index, 0, None)], BLANK).astype(np.int32)
-    rest = np.flatnonzero((index < 0) & ~pc.is_null(data).to_numpy(zero_copy_only=False))
-    if rest.size:
+    # one gather: index -1 (blank, or not found) picks the BLANK at the end of the table
+    out = np.append(np.array(list(variants.values()), dtype=np.int32), np.int32(BLANK))[index]
+    if found.null_count > data.null_count:  # some present cells are not a code as written
+        rest = np.flatnonzero((index < 0) & ~pc.is_null(data).to_numpy(zero_copy_only=False))
         out[rest] = _encode_general(column.iloc[rest], lookup)
     return out
 
