@@ -212,7 +212,9 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Each distinct value is converted once; decimal commas (``14,5``) are read as points.
     """
     def convert(u: pd.Series) -> np.ndarray:
-        text = u.map(lambda v: v.strip().replace(",", ".") if isinstance(v, str) else v)
+        # complex numbers are not read as their real part: str() makes them fail as text would
+        text = u.map(lambda v: v.strip().replace(",", ".") if isinstance(v, str) else
+                     str(v) if isinstance(v, complex) else v)
         return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
     num = _per_unique(values, convert, np.nan).astype(float)
