@@ -32,6 +32,18 @@ from cseoutcomes.instruments import (
     score,
 )
 
+_LAZY_MODULES = ("psychometrics", "testing")
+
+
+def __getattr__(name: str):
+    """Submodules that pull in SciPy and friends load on first use (``co.psychometrics``)."""
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"cseoutcomes.{name}")
+    raise AttributeError(f"module 'cseoutcomes' has no attribute '{name}'")
+
+
 try:
     __version__ = _version("cseoutcomes")
 except PackageNotFoundError:  # running from a source tree that is not installed

@@ -80,6 +80,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--sheet", help="Excel sheet name (default: the first)")
 
+    p = sub.add_parser("evaluate", help="reliability and agreement of an instrument on a dataset")
+    p.add_argument("data", metavar="DATA", help="CSV, XLSX or Parquet export (validated first)")
+    p.add_argument("--instrument", "-i", required=True, metavar="ID")
+    p.add_argument("--columns", metavar="MAP", help="YAML file naming the columns' roles")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+    p.add_argument("--report", metavar="HTML", help="write the evidence report as one HTML file")
+    p.add_argument("--json", metavar="JSON", help="write the statistics as JSON")
+    p.add_argument("--retest-days", type=float, default=30.0, metavar="DAYS",
+                   help="same rater, at most this many days apart: a test-retest pair (default 30)")
+    p.add_argument("--no-omega", action="store_true", help="skip McDonald's omega (faster)")
+
     sub.add_parser("demo", help="validate and score the bundled example table and print the result")
     return parser
 
@@ -228,6 +239,33 @@ def _cmd_validate(args) -> int:
         write_table(report.quarantined.reset_index(), args.quarantine_out)
         print(f"Quarantined rows: {args.quarantine_out}")
     return 0 if report.ok else 1
+
+
+def _cmd_evaluate(args) -> int:
+    import cseoutcomes as co
+    from cseoutcomes.data import read_assessments
+    from cseoutcomes.data.roles import read_column_map
+    from cseoutcomes.psychometrics import evaluate
+
+    inst = co.get_instrument(args.instrument, paths=args.path)
+    columns = read_column_map(args.columns) if args.columns else None
+    table = read_assessments(args.data, inst, columns=columns, sheet=args.sheet)
+    report = co.validate(table, inst, columns)
+    if report.n_quarantined:
+        print(f"{report.n_quarantined:,} row(s) with errors left out (run `cseoutcomes validate` to see them); "
+              f"{report.n_valid:,} used")
+    evidence = evaluate(inst, report.valid, columns=columns, retest_days=args.retest_days, omega=not args.no_omega)
+    shown = evidence.table[["scope", "statistic", "estimate", "ci_lower", "ci_upper", "n"]]
+    print(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    for note in evidence.notes:
+        print(f"  {note}")
+    if args.report:
+        evidence.to_html(args.report)
+        print(f"Report: {args.report}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(evidence.to_dict(), indent=2, default=str), encoding="utf-8")
+        print(f"JSON: {args.json}")
+    return 0
 
 
 def _cmd_pseudonymise(args) -> int:
@@ -382,6 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("instruments", "schema"): _cmd_schema,
         ("score", None): _cmd_score,
         ("validate", None): _cmd_validate,
+        ("evaluate", None): _cmd_evaluate,
         ("pseudonymise", None): _cmd_pseudonymise,
         ("demo", None): _cmd_demo,
     }
