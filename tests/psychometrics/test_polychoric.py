@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from peer_data import ordinal_items
 from scipy.optimize import minimize_scalar
 from scipy.stats import multivariate_normal
 
@@ -43,21 +44,6 @@ from cseoutcomes.psychometrics.polychoric import (
 
 
 # --------------------------------------------------------------------------- data
-def ordinal_items(seed: int = 20240611, n: int = 500, loadings=(0.8, 0.7, 0.7, 0.6, 0.5, 0.4),
-                  missing_rate: float = 0.05) -> pd.DataFrame:
-    """Six 5-category items from a one-factor latent normal model, about 5% missing (as in test_reliability)."""
-    rng = np.random.default_rng(seed)
-    lam = np.asarray(loadings)
-    f = rng.standard_normal(n)
-    e = rng.standard_normal((n, lam.size))
-    z = f[:, None] * lam + e * np.sqrt(1 - lam**2)
-    cuts = np.array([-1.5, -0.5, 0.3, 1.2])
-    shift = np.linspace(-0.4, 0.4, lam.size)
-    x = 1.0 + (z[:, :, None] > (cuts[None, None, :] + shift[None, :, None])).sum(axis=2)
-    x[rng.random(x.shape) < missing_rate] = np.nan
-    return pd.DataFrame(x, columns=[f"q{j + 1}" for j in range(lam.size)])
-
-
 def sparse_items(seed: int = 7, n: int = 120) -> pd.DataFrame:
     """Four skewed 4-category items, n = 120: empty cells in every table; s2 never uses category 4."""
     rng = np.random.default_rng(seed)

@@ -34,6 +34,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from peer_data import ordinal_items
 
 from cseoutcomes.errors import CseOutcomesWarning, DataError
 from cseoutcomes.psychometrics.reliability import (
@@ -49,24 +50,6 @@ ITEMS = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
 
 # --------------------------------------------------------------------------- data
-def ordinal_items(seed: int = 20240611, n: int = 500, loadings=(0.8, 0.7, 0.7, 0.6, 0.5, 0.4),
-                  missing_rate: float = 0.05) -> pd.DataFrame:
-    """Six 5-category items from a one-factor latent normal model, about 5% missing at random.
-
-    Shared with test_polychoric.py (the same generator, the same peer data).
-    """
-    rng = np.random.default_rng(seed)
-    lam = np.asarray(loadings)
-    f = rng.standard_normal(n)
-    e = rng.standard_normal((n, lam.size))
-    z = f[:, None] * lam + e * np.sqrt(1 - lam**2)
-    cuts = np.array([-1.5, -0.5, 0.3, 1.2])
-    shift = np.linspace(-0.4, 0.4, lam.size)
-    x = 1.0 + (z[:, :, None] > (cuts[None, None, :] + shift[None, :, None])).sum(axis=2)
-    x[rng.random(x.shape) < missing_rate] = np.nan
-    return pd.DataFrame(x, columns=[f"q{j + 1}" for j in range(lam.size)])
-
-
 # Bock & Lieberman (1970), Psychometrika 35, 179-197: LSAT section 6, five
 # dichotomous items, 1000 examinees, response-pattern frequencies (also psych's
 # ``data(bock)``: ``lsat6``). Published item proportions correct: .924 .709 .553 .763 .870.
