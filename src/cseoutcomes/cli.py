@@ -27,6 +27,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _data_command(sub, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand that reads an export against an instrument (the arguments they share)."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("data", metavar="FILE", help="CSV, XLSX or Parquet export")
+    p.add_argument("--instrument", "-i", required=True, metavar="ID")
+    p.add_argument("--columns", metavar="MAP", help="YAML file naming the columns' roles")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+    return p
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cseoutcomes",
@@ -59,11 +69,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", metavar="MAP", help="YAML file mapping item ids to column names")
     p.add_argument("--sheet", help="Excel sheet name (default: the first)")
 
-    p = sub.add_parser("validate", help="check an export against an instrument (exit 0 no errors, 1 errors)")
-    p.add_argument("data", metavar="FILE", help="CSV, XLSX or Parquet export")
-    p.add_argument("--instrument", "-i", required=True, metavar="ID")
-    p.add_argument("--columns", metavar="MAP", help="YAML file naming the columns' roles")
-    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+    p = _data_command(sub, "validate", "check an export against an instrument (exit 0 no errors, 1 errors)")
     p.add_argument("--report", metavar="HTML", help="write the report as one HTML file")
     p.add_argument("--json", metavar="JSON", help="write every issue as JSON")
     p.add_argument("--valid-out", metavar="FILE", help="write the rows without errors")
@@ -80,11 +86,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--sheet", help="Excel sheet name (default: the first)")
 
-    p = sub.add_parser("evaluate", help="reliability and agreement of an instrument on a dataset")
-    p.add_argument("data", metavar="DATA", help="CSV, XLSX or Parquet export (validated first)")
-    p.add_argument("--instrument", "-i", required=True, metavar="ID")
-    p.add_argument("--columns", metavar="MAP", help="YAML file naming the columns' roles")
-    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+    p = _data_command(sub, "evaluate", "reliability and agreement of an instrument on a dataset (validated first)")
     p.add_argument("--report", metavar="HTML", help="write the evidence report as one HTML file")
     p.add_argument("--json", metavar="JSON", help="write the statistics as JSON")
     p.add_argument("--retest-days", type=float, default=30.0, metavar="DAYS",

@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from peer_data import ordinal_items
+from peer_data import lsat6, ordinal_items
 from scipy.optimize import minimize_scalar
 from scipy.stats import multivariate_normal
 
@@ -53,19 +53,6 @@ def sparse_items(seed: int = 7, n: int = 120) -> pd.DataFrame:
     cuts = np.array([-0.2, 1.0, 1.9])
     x = 1.0 + (z[:, :, None] > cuts).sum(axis=2)
     return pd.DataFrame(x, columns=["s1", "s2", "s3", "s4"])
-
-
-# Bock & Lieberman (1970), Psychometrika 35, 179-197: LSAT section 6 response patterns (psych's lsat6)
-LSAT6 = {"00000": 3, "00001": 6, "00010": 2, "00011": 11, "00100": 1, "00101": 1, "00110": 3,
-         "00111": 4, "01000": 1, "01001": 8, "01011": 16, "01101": 3, "01110": 2, "01111": 15,
-         "10000": 10, "10001": 29, "10010": 14, "10011": 81, "10100": 3, "10101": 28, "10110": 15,
-         "10111": 80, "11000": 16, "11001": 56, "11010": 21, "11011": 173, "11100": 11, "11101": 61,
-         "11110": 28, "11111": 298}
-
-
-def lsat6() -> pd.DataFrame:
-    rows = [[int(c) for c in pattern] for pattern, count in LSAT6.items() for _ in range(count)]
-    return pd.DataFrame(rows, columns=["Q1", "Q2", "Q3", "Q4", "Q5"])
 
 
 @pytest.fixture(scope="module")

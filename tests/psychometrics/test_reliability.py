@@ -34,7 +34,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from peer_data import ordinal_items
+from peer_data import lsat6, ordinal_items
 
 from cseoutcomes.errors import CseOutcomesWarning, DataError
 from cseoutcomes.psychometrics.reliability import (
@@ -50,21 +50,6 @@ ITEMS = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
 
 # --------------------------------------------------------------------------- data
-# Bock & Lieberman (1970), Psychometrika 35, 179-197: LSAT section 6, five
-# dichotomous items, 1000 examinees, response-pattern frequencies (also psych's
-# ``data(bock)``: ``lsat6``). Published item proportions correct: .924 .709 .553 .763 .870.
-LSAT6 = {"00000": 3, "00001": 6, "00010": 2, "00011": 11, "00100": 1, "00101": 1, "00110": 3,
-         "00111": 4, "01000": 1, "01001": 8, "01011": 16, "01101": 3, "01110": 2, "01111": 15,
-         "10000": 10, "10001": 29, "10010": 14, "10011": 81, "10100": 3, "10101": 28, "10110": 15,
-         "10111": 80, "11000": 16, "11001": 56, "11010": 21, "11011": 173, "11100": 11, "11101": 61,
-         "11110": 28, "11111": 298}
-
-
-def lsat6() -> pd.DataFrame:
-    rows = [[int(c) for c in pattern] for pattern, count in LSAT6.items() for _ in range(count)]
-    return pd.DataFrame(rows, columns=["Q1", "Q2", "Q3", "Q4", "Q5"], dtype=float)
-
-
 @pytest.fixture(scope="module")
 def ord_data() -> pd.DataFrame:
     d = ordinal_items()
