@@ -32,7 +32,7 @@ from cseoutcomes.instruments import (
     score,
 )
 
-_LAZY_MODULES = ("psychometrics", "testing")
+_LAZY_MODULES = ("psychometrics", "simulate", "testing")
 
 
 def __getattr__(name: str):

@@ -79,21 +79,29 @@ class Programme:
         End of observation (seed: "by the end of data collection in December
         2016"). Nothing after this date is in the tables; cases still open are
         censored.
-    phase_starts : tuple = ("2013-09-01", "2014-09-01", "2015-06-01")
+    phase_starts : tuple = ("2014-06-01", "2015-03-01", "2015-10-01")
         The programme was phased (seed footnote 2). Hubs are dealt round-robin to
-        phases; a hub's workers start after its phase start. The later phases
-        are why only 783 young people had casework by December 2016 although 53
-        workers at capacity would see about 1,060 a year (seed footnote 3).
+        phases; a hub's workers start after its phase start (casework began after
+        the evaluation started). Phasing is why only 783 young people had
+        casework by December 2016 although 53 established workers would see
+        about 1,060 a year (seed footnote 3). These dates are calibrated, not
+        documented: with them the default run has about 783 young people of
+        whom about 255 closed by the end (seeds 0-2: 788/260, 778/271, 795/264).
     recruitment_months : float = 4.0
         A worker starts a uniform 0 to ``recruitment_months`` after the hub's
         phase start (recruiting and placing spoke workers took time).
-    ramp_months : float = 9.0
+    ramp_months : float = 3.0
         Referrals build up linearly from nothing to the full rate over this many
-        months after a worker starts ("when the services are fully established").
-    referrals_per_year : float = 20.0
-        Referrals offered to an established worker per year (seed: "work with
-        around 20 per year"). Not all become casework: see ``referral_threshold``
-        and the caseload cap.
+        months after a worker starts (spokes joined areas with unmet need, so
+        referrals came quickly).
+    referrals_per_year : float = 30.0
+        Referrals *offered* to a worker per year. About two thirds pass the
+        referral screen, so about 20 a year are screened in (seed: "work with
+        around 20 per year"); those arriving while the caseload is full go
+        elsewhere. Note the seed's figures are not a steady state: 20 a year at
+        10-12 at a time means cases of about 6 months, yet only 255 of 783
+        cases had closed; the simulator matches the counts with longer cases
+        (planned closures after about a year) and phased starts.
     caseload_min, caseload_max : int = 10, 12
         Each worker's caseload cap is drawn uniformly from this range (seed: "a
         caseload of between 10 and 12 ... at any one time"). A referral arriving
@@ -114,15 +122,17 @@ class Programme:
 
     Latent risk (logit-like scale; months since referral)
     -----------------------------------------------------
-    mean_intercept : float = 0.0
-        Mean latent risk of young people referred to a worker, before screening.
+    mean_intercept : float = 0.5
+        Mean latent risk of young people referred to a worker, before screening
+        (sets the share passing the screen, about two thirds).
     person_intercept_sd : float = 1.0
         Between-person SD of the latent intercept (the main source of spread).
     hub_intercept_sd, area_intercept_sd, worker_intercept_sd : float = 0.25, 0.15, 0.15
         Hub, area and worker effects on the intercept (who gets referred where).
-    mean_slope : float = -0.07
+    mean_slope : float = -0.13
         Average change of latent risk per month in casework: a genuine, gradual
-        fall (about -0.8 a year, most of a SD).
+        fall (about -1.5 a year). Calibrated so the naive share of closed cases
+        at lower risk is near the seed's 72%.
     person_slope_sd : float = 0.06
         Between-person SD of the slope: some young people do not improve.
     hub_slope_sd, area_slope_sd, worker_slope_sd : float = 0.02, 0.01, 0.02
@@ -143,7 +153,10 @@ class Programme:
     ``[-item_spread/2, item_spread/2]`` within a section (fixed, not random).
 
     vulnerability_loading, moderate_loading, significant_loading : float = 0.5, 1.0, 1.2
-        Vulnerabilities depend weakly on current risk; indicators strongly.
+        Vulnerabilities depend weakly on current risk; indicators strongly. With
+        the defaults the expected score is about 4 at eta -2, 10 at 0, 15 at 1
+        and 22 at 2; referral scores average about 17-18 (all moderate or
+        significant, as the screen requires).
     vulnerability_difficulty, moderate_difficulty, significant_difficulty : float = 0.3, -0.4, -2.9
         Vulnerabilities are common, moderate indicators less so and significant
         indicators rare; calibrated so referral scores sit mostly in the
@@ -153,9 +166,10 @@ class Programme:
     vulnerability_person_sd : float = 1.2
         SD of a stable person-by-item effect on vulnerabilities (circumstances
         such as being in care or having a disability persist between reviews).
-    vulnerability_change_share : float = 0.3
-        Share of the latent change over time that reaches vulnerabilities.
-    disclosure_difficulty : float = -4.2
+    vulnerability_change_share : float = 0.8
+        Share of the latent change over time that reaches vulnerabilities
+        (support changes circumstances too, e.g. isolation, education).
+    disclosure_difficulty : float = -6.0
         Difficulty of the disclosure item (rarer than other significant
         indicators). Once disclosed, later assessments record the disclosure as
         present with its months since, so the disclosure override persists.
@@ -172,18 +186,20 @@ class Programme:
     ------------------------------------------------------------------------------
     risk_reduced_max : float = 0.3
         Largest monthly hazard of a planned "risk reduced" closure.
-    risk_reduced_below : float = -0.6
+    risk_reduced_below : float = -1.4
         Latent risk below which a planned closure becomes likely (the hazard is
         ``risk_reduced_max * logistic((risk_reduced_below - eta) / 0.3)``).
     min_months_open : float = 3.0
         No planned closure before this many months (at least one review).
     not_engaging_rate, not_contactable_rate, moved_away_rate, transferred_rate : float
-        Monthly hazards at ``eta = 0``: 0.013, 0.006, 0.005, 0.004.
+        Monthly hazards at ``eta = 0``: 0.005, 0.003, 0.002, 0.002. With the
+        defaults about 58% of closures are planned "risk reduced" ones, 17% not
+        engaging, 10% not contactable, 7% moved away and 7% transferred.
     dropout_risk_effect : float = 0.3
         Log-hazard of non-planned closures per unit of current latent risk:
         informative drop-out exists (riskier young people disengage more) but is
         modest by default. Set to 0 for drop-out at random given the past.
-    p_closing_assessment_risk_reduced, p_closing_assessment_transferred : float = 0.9, 0.5
+    p_closing_assessment_risk_reduced, p_closing_assessment_transferred : float = 0.95, 0.5
         A closing assessment is made on the closure date with this probability;
         cases closed for other reasons end without one (their last assessment is
         the last review).
@@ -209,21 +225,21 @@ class Programme:
     n_areas: int = 35
     start: str = "2013-09-01"
     end: str = "2016-12-31"
-    phase_starts: tuple[str, ...] = ("2013-09-01", "2014-09-01", "2015-06-01")
+    phase_starts: tuple[str, ...] = ("2014-06-01", "2015-03-01", "2015-10-01")
     recruitment_months: float = 4.0
-    ramp_months: float = 9.0
-    referrals_per_year: float = 20.0
+    ramp_months: float = 3.0
+    referrals_per_year: float = 30.0
     caseload_min: int = 10
     caseload_max: int = 12
     review_months: float = 3.0
     review_jitter_days: int = 10
     referral_threshold: float = 11
-    mean_intercept: float = 0.0
+    mean_intercept: float = 0.5
     person_intercept_sd: float = 1.0
     hub_intercept_sd: float = 0.25
     area_intercept_sd: float = 0.15
     worker_intercept_sd: float = 0.15
-    mean_slope: float = -0.07
+    mean_slope: float = -0.13
     person_slope_sd: float = 0.06
     hub_slope_sd: float = 0.02
     area_slope_sd: float = 0.01
@@ -239,22 +255,22 @@ class Programme:
     significant_difficulty: float = -2.9
     item_spread: float = 1.0
     vulnerability_person_sd: float = 1.2
-    vulnerability_change_share: float = 0.3
-    disclosure_difficulty: float = -4.2
+    vulnerability_change_share: float = 0.8
+    disclosure_difficulty: float = -6.0
     p_possible_if_present: float = 0.10
     p_possible_if_absent: float = 0.04
     p_unknown_referral: float = 0.07
     p_unknown_review: float = 0.02
     p_current: float = 0.65
     risk_reduced_max: float = 0.3
-    risk_reduced_below: float = -0.6
+    risk_reduced_below: float = -1.4
     min_months_open: float = 3.0
-    not_engaging_rate: float = 0.013
-    not_contactable_rate: float = 0.006
-    moved_away_rate: float = 0.005
-    transferred_rate: float = 0.004
+    not_engaging_rate: float = 0.005
+    not_contactable_rate: float = 0.003
+    moved_away_rate: float = 0.002
+    transferred_rate: float = 0.002
     dropout_risk_effect: float = 0.3
-    p_closing_assessment_risk_reduced: float = 0.9
+    p_closing_assessment_risk_reduced: float = 0.95
     p_closing_assessment_transferred: float = 0.5
     ladder_centre: float = 5.0
     ladder_risk_loading: float = 1.2
@@ -536,13 +552,11 @@ class _Simulation:
         sd = p.rater_sd if rater_sd is None else rater_sd
         nodes, weights = np.polynomial.hermite_e.hermegauss(21)
         weights = weights / weights.sum()
-        weight = np.where(self.vuln, 1.0, np.where(self.sections == "moderate", 1.0, 5.0))
         # recency: current w.p. p_current, else 1..12 months uniform
         past_le6 = 6 / 12
         moderate_eff = p.p_current + (1 - p.p_current) * past_le6
         significant_eff = 5 * (p.p_current + (1 - p.p_current) * past_le6) + 1 * (1 - p.p_current) * (6 / 12)
         eff = np.where(self.vuln, 1.0, np.where(self.sections == "moderate", moderate_eff, significant_eff))
-        del weight
         total = np.zeros(len(eta))
         for z, wq in zip(nodes, weights, strict=True):
             prob = self.item_probabilities(eta, trend_change, vuln, np.full(len(eta), sd * z))
@@ -627,8 +641,8 @@ class _Simulation:
         cdate = close_date.iloc[keep].reset_index(drop=True)
         closed = cdate.notna() & (cdate <= self.end)
         people["closure_date"] = cdate.where(closed)
-        people["closure_reason"] = np.where(closed, np.array(CLOSURE_REASONS + ("",))[reason_k], "")
-        people["eventual_closure_reason"] = np.array(CLOSURE_REASONS + ("",))[reason_k]
+        people["closure_reason"] = np.where(closed, np.array((*CLOSURE_REASONS, ""))[reason_k], "")
+        people["eventual_closure_reason"] = np.array((*CLOSURE_REASONS, ""))[reason_k]
         people["closed_in_window"] = closed.to_numpy()
         return self.assemble(people, e0[keep], r0[keep], codes0[keep], months0[keep], vuln0[keep])
 
@@ -726,7 +740,7 @@ class _Simulation:
         d = self.disclosure
         yes = codes[:, d] == 2
         when = np.where(yes, dates - (np.nan_to_num(mo[:, d]) * _DAYS_PER_MONTH).astype("timedelta64[D]"),
-                        np.datetime64("NaT"))
+                        np.datetime64("NaT", "ns"))
         s = pd.Series(when).groupby(pos).transform(lambda x: x.ffill()) if yes.any() else pd.Series(when)
         earlier = s.notna().to_numpy() & ~yes
         if earlier.any():

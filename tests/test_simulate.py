@@ -1,0 +1,180 @@
+"""Tests of the Hub and Spoke simulator: structure, calibration to the seed, validity and truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cseoutcomes as co
+from cseoutcomes.simulate import CLOSURE_REASONS, Programme, SimulatedProgramme, hub_and_spoke
+
+SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def sims() -> dict[int, SimulatedProgramme]:
+    return {seed: hub_and_spoke(seed=seed) for seed in SEEDS}
+
+
+@pytest.fixture(scope="module")
+def sim(sims) -> SimulatedProgramme:
+    return sims[0]
+
+
+def test_structure_matches_the_programme(sim):
+    a = sim.assessments
+    assert a["service"].nunique() == 16
+    assert a["worker"].nunique() == 53
+    assert a["area"].nunique() == 35
+    truth = sim.truth
+    assert len(truth["hubs"]) == 16 and len(truth["workers"]) == 53 and len(truth["areas"]) == 35
+    # each worker belongs to one hub and one area, each area to one hub
+    assert (a.groupby("worker")[["service", "area"]].nunique() == 1).all().all()
+    assert (a.groupby("area")["service"].nunique() == 1).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_counts_calibrated_to_seed(sims, seed):
+    people = sims[seed].truth["people"]
+    assert abs(len(people) - 783) <= 40
+    assert abs(int(people["closed_in_window"].sum()) - 255) <= 30
+    assert sims[seed].assessments["person_id"].nunique() == len(people)
+
+
+def test_naive_share_lower_near_seed(sims):
+    shares = [sims[s].naive_share_lower() for s in SEEDS]
+    assert abs(shares[0] - 0.72) <= 0.06
+    assert abs(np.mean(shares) - 0.72) <= 0.06
+
+
+def test_naive_share_is_computed_from_scored_bands(sim):
+    a = sim.assessments
+    closed = a[a["closure_reason"] != ""]
+    bands = co.score(closed, "cse-risk-indicators", scores=["total"])["total_band"].cat.codes
+    frame = closed.assign(band=bands.to_numpy()).sort_values(["person_id", "occasion"])
+    g = frame.groupby("person_id")["band"]
+    assert sim.naive_share_lower() == pytest.approx(float((g.last() < g.first()).mean()))
+
+
+def test_caseloads_never_exceed_twelve(sims):
+    for s in SEEDS:
+        people = sims[s].truth["people"]
+        stop = people["closure_date"].fillna(pd.Timestamp("2262-01-01"))
+        for _, grp in people.assign(stop=stop).groupby("worker"):
+            starts = grp["referral_date"].to_numpy()
+            stops = grp["stop"].to_numpy()
+            # caseload is highest just after a referral: count cases open at each referral date
+            open_at = ((starts[None, :] <= starts[:, None]) & (stops[None, :] > starts[:, None])).sum(axis=1)
+            assert open_at.max() <= 12
+        caps = sims[s].truth["workers"]["caseload_cap"]
+        assert caps.between(10, 12).all()
+
+
+def test_closed_cases_have_allowed_reasons(sim):
+    a = sim.assessments
+    closed = a["closure_date"] != ""
+    assert (a.loc[closed, "closure_reason"].isin(CLOSURE_REASONS)).all()
+    assert (a.loc[~closed, "closure_reason"] == "").all()
+    # every row of a closed case carries its closure
+    per_person = a.groupby("person_id")["closure_date"].nunique()
+    assert (per_person == 1).all()
+    people = sim.truth["people"]
+    assert set(people.loc[people["closed_in_window"], "closure_reason"]) <= set(CLOSURE_REASONS)
+    assert (pd.to_datetime(a["assessment_date"]) <= pd.Timestamp("2016-12-31")).all()
+
+
+def test_tables_are_valid_against_the_instruments(sim):
+    risk = co.validate(sim.assessments, "cse-risk-indicators", today="2017-01-01")
+    assert risk.ok, risk.errors.head()
+    ladder = co.validate(sim.ladder, "progress-ladder", today="2017-01-01")
+    assert ladder.ok, ladder.errors.head()
+
+
+def test_ladder_has_both_raters_at_each_occasion(sim):
+    lad = sim.ladder
+    assert set(lad["rater"]) == {"young_person", "worker"}
+    assert len(lad) == 2 * len(sim.assessments)
+    counts = lad.groupby(["person_id", "occasion"])["rater"].nunique()
+    assert (counts == 2).all()
+    # wellbeing falls as latent risk rises
+    lat = sim.truth["assessment_latent"]
+    worker = lad[lad["rater"] == "worker"].set_index(["person_id", "occasion"])["safety"]
+    rung = pd.to_numeric(worker, errors="coerce")
+    eta = lat.set_index(["person_id", "occasion"])["eta"].reindex(rung.index)
+    assert np.corrcoef(eta[rung.notna()], rung.dropna())[0, 1] < -0.3
+
+
+def test_scores_match_truth_and_fall_on_average(sim):
+    a = sim.assessments
+    lat = sim.truth["assessment_latent"]
+    assert len(lat) == len(a)
+    assert (lat["person_id"].to_numpy() == a["person_id"].to_numpy()).all()
+    scored = co.score(a, "cse-risk-indicators", scores=["total"])
+    np.testing.assert_allclose(scored["total"].to_numpy(), lat["observed_score"].to_numpy())
+    referral = scored.loc[a["occasion"] == 0, "total_band"]
+    assert referral.isin(["moderate", "significant"]).mean() > 0.95  # the screen's threshold is 11
+    means = lat.groupby("occasion")["observed_score"].mean()
+    assert means.loc[0] > means.loc[1] > means.loc[4]
+
+
+def test_regression_to_the_mean_exists(sims):
+    for s in SEEDS:
+        lat = sims[s].truth["assessment_latent"]
+        ref = lat[lat["occasion"] == 0]
+        # referral is selected on the observed score: it exceeds what the true state implies
+        assert ref["observed_score"].mean() > ref["expected_score"].mean() + 0.5
+        assert ref["rater_error"].mean() > 0.1
+        later = lat[lat["occasion"] > 0]
+        assert abs(later["rater_error"].mean()) < 0.1
+
+
+def test_truth_is_complete(sim):
+    truth = sim.truth
+    params = truth["parameters"]
+    assert params["n_hubs"] == 16 and params["referral_threshold"] == 11
+    for key in ("hubs", "workers", "areas"):
+        assert {"intercept_effect", "slope_effect"} <= set(truth[key].columns)
+    people = truth["people"]
+    assert {"person_id", "intercept", "slope", "referral_date", "closure_date", "closure_reason",
+            "closed_in_window", "truly_lower_at_closure"} <= set(people.columns)
+    assert people["person_id"].is_unique
+    assert people.loc[~people["closed_in_window"], "closure_date"].isna().all()
+    assert "16 hubs" in repr(sim) and f"{len(people):,} young people" in repr(sim)
+
+
+def test_same_seed_same_data_and_different_seeds_differ(sims):
+    again = hub_and_spoke(seed=0)
+    pd.testing.assert_frame_equal(again.assessments, sims[0].assessments)
+    pd.testing.assert_frame_equal(again.ladder, sims[0].ladder)
+    pd.testing.assert_frame_equal(again.truth["people"], sims[0].truth["people"])
+    assert not sims[0].assessments.equals(sims[1].assessments)
+
+
+def test_overrides(sims):
+    small = hub_and_spoke(seed=1, n_hubs=4)
+    assert small.assessments["service"].nunique() == 4
+    assert small.truth["parameters"]["n_hubs"] == 4
+    assert co.validate(small.assessments, "cse-risk-indicators", today="2017-01-01").ok
+    tiny = hub_and_spoke(seed=3, n_hubs=2, n_areas=3, n_workers=5, phase_starts=["2014-01-01"])
+    assert tiny.assessments["worker"].nunique() == 5
+    assert len(tiny.truth["people"]) < 150
+
+
+def test_unknown_override_raises_with_suggestion():
+    with pytest.raises(TypeError, match="n_hubs"):
+        hub_and_spoke(seed=0, n_hub=4)
+    with pytest.raises(ValueError, match="n_hubs"):
+        hub_and_spoke(seed=0, n_hubs=40)
+    assert Programme().n_workers == 53
+
+
+def test_import_stays_light():
+    import cseoutcomes.simulate
+
+    # the simulator imports only NumPy, pandas and the package itself
+    src = Path(cseoutcomes.simulate.__file__).read_text(encoding="utf-8")
+    for banned in ("import scipy", "import pymc", "import matplotlib", "from scipy", "from pymc"):
+        assert banned not in src
