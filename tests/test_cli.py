@@ -149,3 +149,56 @@ def test_console_script_and_debug_traceback(tmp_path):
     assert debug.returncode != 0 and "Traceback" in debug.stderr
     version = subprocess.run([exe, "--version"], capture_output=True, text=True)
     assert version.stdout.startswith("cseoutcomes ")
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", "{data}", "-i", "cse-risk-indicators", "--report", "{tmp}/no-such-folder/r.html"],
+    ["validate", "{data}", "-i", "cse-risk-indicators", "--json", "{tmp}"],
+    ["evaluate", "{data}", "-i", "cse-risk-indicators", "--no-omega", "--report", "{tmp}/no-such-folder/e.html"],
+    ["instruments", "schema", "-o", "{tmp}/no-such-folder/s.json"],
+    ["score", "{data}", "-i", "cse-risk-indicators", "-o", "{tmp}/no-such-folder/o.csv"],
+], ids=["report-folder", "json-is-folder", "evaluate-report", "schema", "score-output"])
+def test_unwritable_outputs_are_one_line_errors(capsys, tmp_path, args):
+    """Found in review: these used to end in 'internal error' (exit 3) or '(None)'."""
+    filled = [a.format(data=example_path(), tmp=tmp_path) for a in args]
+    code, _, err = run(capsys, *filled)
+    assert code == 2
+    assert err.count("\n") == 1 and "cannot be written" in err and "None" not in err
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", "{data}", "-i", "cse-risk-indicators", "--jump", "-5"],
+    ["validate", "{data}", "-i", "cse-risk-indicators", "--jump", "nan"],
+    ["evaluate", "{data}", "-i", "cse-risk-indicators", "--retest-days", "-1"],
+    ["pseudonymise", "{data}", "--columns", "", "-o", "{tmp}/o.csv"],
+])
+def test_nonsense_settings_are_refused(capsys, tmp_path, args):
+    filled = [a.format(data=example_path(), tmp=tmp_path) for a in args]
+    try:
+        code = main(filled)
+    except SystemExit as exc:  # argparse refuses it as a usage error
+        code = exc.code
+    assert code == 2
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_python_api_rejects_wrong_argument_types():
+    table = co.data.load_example()
+    with pytest.raises(TypeError, match="columns must map roles"):
+        co.validate(table, "cse-risk-indicators", columns=["a"])
+    with pytest.raises(TypeError, match="data must be a pandas DataFrame"):
+        co.psychometrics.evaluate("cse-risk-indicators", "abc")
+    with pytest.raises(ValueError, match="jump_threshold"):
+        co.validate(table, "cse-risk-indicators", jump_threshold={"total": -5})
+    # one rule may be named on its own
+    report = co.validate(table, "cse-risk-indicators", today="2020-01-01", disable="override-applied")
+    assert "override-applied" not in set(report.issues["rule"])
+
+
+def test_score_never_shows_a_bad_value_that_looks_like_personal_data(capsys, tmp_path):
+    table = pd.read_csv(example_path(), dtype=str)
+    table.loc[2, "going_missing"] = "Canary Smith"
+    data = tmp_path / "export.csv"
+    table.to_csv(data, index=False)
+    code, _, err = run(capsys, "score", str(data), "-i", "cse-risk-indicators", "-o", str(tmp_path / "o.csv"))
+    assert code == 1 and "Canary" not in err and "looks like personal data" in err

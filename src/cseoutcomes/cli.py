@@ -13,7 +13,6 @@ import sys
 import textwrap
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 
@@ -25,6 +24,19 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _non_negative(text: str) -> float:
+    """argparse type: a finite number, 0 or more."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be a number, 0 or more")
+    return value
 
 
 def _data_command(sub, name: str, help: str) -> argparse.ArgumentParser:
@@ -75,7 +87,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--valid-out", metavar="FILE", help="write the rows without errors")
     p.add_argument("--quarantine-out", metavar="FILE", help="write the rows with errors")
     p.add_argument("--today", metavar="DATE", help="treat this date as today (default: the real date)")
-    p.add_argument("--jump", type=float, metavar="POINTS",
+    p.add_argument("--jump", type=_non_negative, metavar="POINTS",
                    help="implausible-jump threshold for the main score (default: half its range)")
     p.add_argument("--disable", action="append", default=[], metavar="RULE", help="skip a rule (repeatable)")
 
@@ -89,7 +101,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = _data_command(sub, "evaluate", "reliability and agreement of an instrument on a dataset (validated first)")
     p.add_argument("--report", metavar="HTML", help="write the evidence report as one HTML file")
     p.add_argument("--json", metavar="JSON", help="write the statistics as JSON")
-    p.add_argument("--retest-days", type=float, default=30.0, metavar="DAYS",
+    p.add_argument("--retest-days", type=_non_negative, default=30.0, metavar="DAYS",
                    help="same rater, at most this many days apart: a test-retest pair (default 30)")
     p.add_argument("--no-omega", action="store_true", help="skip McDonald's omega (faster)")
 
@@ -157,7 +169,9 @@ def _cmd_schema(args) -> int:
 
     text = json.dumps(Instrument.json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        from cseoutcomes.data.io import write_text
+
+        write_text(text, args.output)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -265,7 +279,9 @@ def _cmd_evaluate(args) -> int:
         evidence.to_html(args.report)
         print(f"Report: {args.report}")
     if args.json:
-        Path(args.json).write_text(json.dumps(evidence.to_dict(), indent=2, default=str), encoding="utf-8")
+        from cseoutcomes.data.io import write_text
+
+        write_text(json.dumps(evidence.to_dict(), indent=2, default=str), args.json)
         print(f"JSON: {args.json}")
     return 0
 
@@ -275,7 +291,13 @@ def _cmd_pseudonymise(args) -> int:
     from cseoutcomes.data.privacy import pseudonymise
 
     table = read_table(args.data, sheet=args.sheet)
-    names = [c.strip() for c in args.columns.split(",") if c.strip()]
+    names = list(dict.fromkeys(c.strip() for c in args.columns.split(",") if c.strip()))
+    if not names:
+        from cseoutcomes.errors import CseOutcomesError
+
+        err = CseOutcomesError("--columns names no column", hint='give the identifier columns, e.g. --columns "Client Ref,Worker"')
+        err.exit_code = 2
+        raise err
     out = pseudonymise(table, names, key_file=args.key_file)
     write_table(out.reset_index(drop=True) if out.index.name == "spreadsheet_row" else out, args.output)
     print(f"pseudonymised {len(names)} column{'s' * (len(names) != 1)} in {len(out):,} rows -> {args.output}")

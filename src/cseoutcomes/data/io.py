@@ -80,7 +80,7 @@ import pandas as pd
 
 from cseoutcomes.errors import DataError
 
-__all__ = ["read_table", "write_table"]
+__all__ = ["read_table", "write_table", "write_text"]
 
 _TEXT = frozenset({".csv", ".tsv", ".txt", ".tab", ".dat", ""})
 _EXCEL = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
@@ -277,7 +277,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
         raise DataError(f"writing {suffix} needs an optional package ({exc.name})", where=str(path),
                         hint="pip install 'cseoutcomes[excel,parquet]'", exit_code=2) from None
     except OSError as exc:
-        raise DataError(f"cannot be written ({exc.strerror})", where=str(path),
+        raise DataError(f"cannot be written ({exc.strerror or type(exc).__name__})", where=str(path),
                         hint="check the folder exists and is writable", exit_code=2) from None
     return path
 
@@ -949,3 +949,16 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     meta = {"format": "parquet", "encoding": None, "delimiter": None, "sheet": None, "engine": "pyarrow",
             "header_row": 1, "notes": notes}
     return out, meta
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a report (HTML, JSON) as UTF-8; a path that cannot be written is a one-line :class:`DataError`."""
+    path = Path(path)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        hint = ("create the folder first" if not path.parent.is_dir() else
+                "give a file name, not a folder" if path.is_dir() else "check that the folder is writable")
+        raise DataError(f"cannot be written ({exc.strerror or type(exc).__name__})", where=str(path), hint=hint,
+                        exit_code=2) from None
+    return path

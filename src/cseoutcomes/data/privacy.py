@@ -772,6 +772,8 @@ def pseudonymise(
     if isinstance(columns, str) or not isinstance(columns, Iterable):
         columns = [columns]
     wanted = list(dict.fromkeys(columns))
+    if not wanted:
+        raise PseudonymiseError("no column named to pseudonymise", hint="name the identifier columns")
     missing = [c for c in wanted if c not in table.columns]
     if missing:
         names = ", ".join(repr(str(c)) for c in missing)

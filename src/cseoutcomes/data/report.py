@@ -194,16 +194,18 @@ class ValidationReport:
         """The whole report as JSON (every issue); written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=_json_default)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            from cseoutcomes.data.io import write_text
+
+            write_text(text, path)
         return text
 
     def to_html(self, path: str | None = None) -> str:
         """One self-contained HTML page (no scripts, no external files); written to ``path`` when given."""
         text = _render_html(self)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            from cseoutcomes.data.io import write_text
+
+            write_text(text, path)
         return text
 
     def __repr__(self) -> str:

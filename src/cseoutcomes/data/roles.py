@@ -163,6 +163,9 @@ def resolve_columns(table: pd.DataFrame, instrument: Instrument,
     """
     if isinstance(columns, (str, Path)):
         columns = read_column_map(columns)
+    if columns is not None and not isinstance(columns, Mapping):
+        raise TypeError(f"columns must map roles or item ids to column names (a dict or a YAML file), "
+                        f"not {type(columns).__name__}")
     explicit = _check_map(columns or {}, instrument, table)
     by_norm: dict[str, str] = {}
     for col in table.columns:

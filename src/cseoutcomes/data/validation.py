@@ -108,10 +108,15 @@ def validate(
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame or a path, not {type(data).__name__}")
     inst = _resolve_instrument(instrument)
+    if isinstance(settings.get("disable"), str):  # one rule named on its own
+        settings["disable"] = (settings["disable"],)
     if options is None:
         options = ValidationOptions(**settings)
     elif settings:
         raise TypeError("give options= or keyword settings, not both")
+    for score_id, threshold in options.jump_threshold.items():
+        if not isinstance(threshold, (int, float)) or not np.isfinite(threshold) or threshold < 0:
+            raise ValueError(f"jump_threshold for '{score_id}' must be a number of points, 0 or more, not {threshold!r}")
     if options.today is not None:
         options = dataclasses.replace(options, today=_as_day(options.today, options.dayfirst))
     duplicated = sorted({str(c) for c in data.columns[data.columns.duplicated()]})

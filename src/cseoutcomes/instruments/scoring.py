@@ -472,11 +472,14 @@ def score(
         if bad.size:
             allowed = " / ".join(scale.codes)
             miss = " / ".join(scale.missing_codes)
-            for pos in bad[:50]:
-                shown = str(table[col].iloc[pos])
-                shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            from cseoutcomes.data.privacy import looks_identifying
+
+            values = [str(table[col].iloc[pos]).strip() for pos in bad[:50]]
+            for pos, value, hidden in zip(bad[:50], values, looks_identifying(values), strict=True):
+                # a misaligned export can put names here: such a value is never shown
+                shown = "a value that looks like personal data (not shown)" if hidden else f"'{value}'"
                 problems.append(
-                    f"row {spreadsheet_row(int(pos), table.index)}, column '{col}': '{shown}' is not one of {allowed}"
+                    f"row {spreadsheet_row(int(pos), table.index)}, column '{col}': {shown} is not one of {allowed}"
                     + (f" (missing codes: {miss})" if miss else ""))
             if bad.size > 50:
                 problems.append(f"column '{col}': {bad.size - 50} more values like these")

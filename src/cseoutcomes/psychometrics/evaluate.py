@@ -100,7 +100,9 @@ font-size:.9rem}}th,td{{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-a
 </body></html>
 """
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            from cseoutcomes.data.io import write_text
+
+            write_text(text, path)
         return text
 
 
@@ -188,6 +190,10 @@ def evaluate(
     """
     from cseoutcomes.psychometrics import agreement, reliability
 
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame (e.g. report.valid), not {type(data).__name__}")
+    if not isinstance(retest_days, (int, float)) or not math.isfinite(retest_days) or retest_days < 0:
+        raise ValueError(f"retest_days must be a number of days, 0 or more, not {retest_days!r}")
     inst = _resolve_instrument(instrument)
     if inst.kind == "coding_scheme":
         raise DataError(f"'{inst.id}' is a coding scheme: use cseoutcomes.coding for coder agreement")
