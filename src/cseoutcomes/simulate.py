@@ -80,8 +80,8 @@ class Programme:
         2016"). Nothing after this date is in the tables; cases still open are
         censored.
     phase_starts : tuple = ("2014-06-01", "2015-03-01", "2015-10-01")
-        The programme was phased (seed footnote 2). Hubs are dealt round-robin to
-        phases; a hub's workers start after its phase start (casework began after
+        The programme was phased (seed footnote 2). Hubs are dealt to phases so
+        that each phase has about the same number of workers; a hub's workers start after its phase start (casework began after
         the evaluation started). Phasing is why only 783 young people had
         casework by December 2016 although 53 established workers would see
         about 1,060 a year (seed footnote 3). These dates are calibrated, not
@@ -414,6 +414,22 @@ def _logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _balanced_phases(workers_per_hub: np.ndarray, n_phases: int) -> np.ndarray:
+    """Deal hubs to phases so that each phase gets about the same number of workers.
+
+    Largest hubs first, each to the phase with the fewest workers so far (ties to
+    the earlier phase). Without this, how many workers happen to start late
+    varies by seed and so do the programme's totals.
+    """
+    phase = np.empty(len(workers_per_hub), dtype=np.int64)
+    load = np.zeros(n_phases)
+    for hub in np.argsort(-workers_per_hub, kind="stable"):
+        k = int(np.argmin(load))
+        phase[hub] = k
+        load[k] += workers_per_hub[hub]
+    return phase
+
+
 def _spread_sizes(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """Deal n units into k groups, each at least one, the rest at random: group of each unit."""
     groups = np.concatenate([np.arange(k), rng.integers(0, k, size=n - k)])
@@ -455,9 +471,10 @@ class _Simulation:
         p, rng = self.p, self.rng
         area_hub = rng.permutation(_spread_sizes(p.n_areas, p.n_hubs, rng))
         worker_area = rng.permutation(_spread_sizes(p.n_workers, p.n_areas, rng))
+        hub_of_worker = area_hub[worker_area]
         self.hubs = pd.DataFrame({
             "service": [f"H{h + 1:02d}" for h in range(p.n_hubs)],
-            "phase": np.arange(p.n_hubs) % len(p.phase_starts),
+            "phase": _balanced_phases(np.bincount(hub_of_worker, minlength=p.n_hubs), len(p.phase_starts)),
             "intercept_effect": rng.normal(0, p.hub_intercept_sd, p.n_hubs),
             "slope_effect": rng.normal(0, p.hub_slope_sd, p.n_hubs),
         })
@@ -468,7 +485,6 @@ class _Simulation:
             "intercept_effect": rng.normal(0, p.area_intercept_sd, p.n_areas),
             "slope_effect": rng.normal(0, p.area_slope_sd, p.n_areas),
         })
-        hub_of_worker = area_hub[worker_area]
         delay = rng.uniform(0, p.recruitment_months, p.n_workers)
         starts = self.hubs["phase_start"].to_numpy()[hub_of_worker] + pd.to_timedelta(delay * _DAYS_PER_MONTH, "D")
         self.workers = pd.DataFrame({
