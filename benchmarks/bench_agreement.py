@@ -29,13 +29,14 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import _harness  # benchmarks/_harness.py, beside this script
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "agreement.md"
+
 
 
 def alpha_data(units: int, coders: int, seed: int = 0):
@@ -154,9 +155,7 @@ def child(task: str, args: argparse.Namespace) -> dict:
 
 
 def run_child(task: str, argv: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", task, *argv], check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _harness.run_child(__file__, "--child", task, *argv)
 
 
 def versions() -> str:
@@ -242,11 +241,7 @@ def main() -> None:
         "for each resample from the units' count vectors; the peer column does the same with the "
         "krippendorff package, which has no bootstrap of its own.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
+    _harness.publish("agreement", "\n".join(lines), write=not args.no_write)
 
 
 if __name__ == "__main__":

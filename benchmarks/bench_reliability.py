@@ -13,13 +13,13 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import _harness  # benchmarks/_harness.py, beside this script
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "reliability.md"
+
 
 
 def make_items(rows: int, items: int = 20, seed: int = 0):
@@ -63,9 +63,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"pingouin": [], "cseoutcomes": []}
     for _ in range(args.repeat):
         for tool in runs:
-            out = subprocess.run([sys.executable, __file__, "--child", tool, str(args.rows)], capture_output=True,
-                                 text=True, check=True)
-            runs[tool].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs[tool].append(_harness.run_child(__file__, "--child", tool, str(args.rows)))
     med = {t: statistics.median(r["seconds"] for r in rs) for t, rs in runs.items()}
     c, p = runs["cseoutcomes"][0], runs["pingouin"][0]
     import pandas as pd
@@ -90,10 +88,7 @@ def main() -> None:
         "cseoutcomes also returns standardised alpha, Duhachek's interval and the item counts in the same call.",
         "",
     ])
-    print(text)
-    if not args.no_write:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(text, encoding="utf-8")
+    _harness.publish("reliability", text, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import _harness  # benchmarks/_harness.py, beside this script
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "validate.md"
+
 
 
 def make_table(rows: int, seed: int = 0):
@@ -156,8 +157,7 @@ def read_xlsx(engine: str, path: str) -> dict:
 
 
 def _child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _harness.run_child(__file__, *args)
 
 
 def main() -> None:
@@ -232,11 +232,7 @@ def main() -> None:
         f"| calamine | {xmed['calamine']:.2f} | {xmed['calamine'] / xmed['openpyxl']:.2f} |",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_write:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(text, encoding="utf-8")
+    _harness.publish("validate", "\n".join(lines), write=not args.no_write)
 
 
 if __name__ == "__main__":

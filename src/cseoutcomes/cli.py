@@ -78,7 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", metavar="DATA", help="CSV, XLSX or Parquet file, one row per assessment")
     p.add_argument("--instrument", "-i", required=True, metavar="ID")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (.csv, .xlsx, .parquet)")
-    p.add_argument("--columns", metavar="MAP", help="YAML file mapping item ids to column names")
+    p.add_argument("--columns", metavar="MAP", help="YAML file naming the columns' roles and items (as for validate)")
     p.add_argument("--sheet", help="Excel sheet name (default: the first)")
 
     p = _data_command(sub, "validate", "check an export against an instrument (exit 0 no errors, 1 errors)")
@@ -178,27 +178,18 @@ def _cmd_schema(args) -> int:
     return 0
 
 
-def _read_columns(path: str | None) -> dict[str, str]:
-    if not path:
-        return {}
-    from cseoutcomes.errors import DefinitionError
-    from cseoutcomes.instruments.loading import read_yaml
-
-    data = read_yaml(path)
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise DefinitionError([f"{path}: a column map is a mapping of item id to column name, e.g. `disclosure: Disclosed?`"])
-    return data
-
-
 def _cmd_score(args) -> int:
     import pandas as pd
 
     import cseoutcomes as co
     from cseoutcomes.data import read_table, write_table
+    from cseoutcomes.data.roles import read_column_map, resolve_columns
 
     inst = co.get_instrument(args.instrument, paths=args.path)
     table = read_table(args.data, sheet=args.sheet)
-    scores = co.score(table, inst, columns=_read_columns(args.columns))
+    # the same column map as `validate` takes: roles, `items:` and `bands:`
+    roles = resolve_columns(table, inst, read_column_map(args.columns) if args.columns else None)
+    scores = co.score(table, inst, columns=roles.scoring_columns(inst))
     clash = {c: f"{c}_scored" for c in scores.columns if c in table.columns}
     out = pd.concat([table, scores.rename(columns=clash)], axis=1)
     write_table(out, args.output)
@@ -314,9 +305,10 @@ def _cmd_demo(args) -> int:
     print(f"Example data: {len(table)} invented assessments of {table['person_id'].nunique()} young people "
           f"on {inst.key} ({path.name})")
     scores = co.score(table, inst)  # raises with every problem listed if a response is invalid
+    missing_codes = {code for i in inst.items for code in inst.scale_of(i).missing_codes}
+    n_missing = int(table[[i.id for i in inst.items]].isin(missing_codes).sum().sum())
     print(f"Checked: every response is one of the instrument's categories or missing codes "
-          f"({int((table[[i.id for i in inst.items]].isin(['unknown', 'not_asked'])).sum().sum())} "
-          "answers recorded as unknown or not assessed, kept apart from 'no').")
+          f"({n_missing} answers recorded with a missing code such as unknown, kept apart from 'no').")
     print()
     shown = table[["occasion"]].copy()
     shown.insert(0, "young person", table["person_id"].factorize()[0] + 1)  # pseudonyms are not printed

@@ -41,7 +41,10 @@ def test_alpha_is_the_alpha_of_the_item_values():
     direct = cronbach_alpha(item_values(data, LADDER, list(LADDER.items)))
     assert row["estimate"] == pytest.approx(direct.estimate)
     assert row["ci_lower"] == pytest.approx(direct.ci[0]) and row["n"] == len(data)
-    assert row["estimate"] > 0.8  # eight items loading 0.8 on one factor
+    # the generating model: item = 0.8 * trait + N(0, 0.6), so item variance 1 and inter-item correlation
+    # 0.64; Spearman-Brown for 8 items gives 8 * 0.64 / (1 + 7 * 0.64) = 0.934 before rounding to rungs,
+    # which lowers it somewhat
+    assert 0.8 < row["estimate"] < 0.94
 
 
 def test_total_and_mean_of_the_same_items_are_reported_once():

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from cseoutcomes._tables import check_unique_columns, spreadsheet_rows
 from cseoutcomes.errors import DataError
 from cseoutcomes.instruments.schema import Instrument, Item
 from cseoutcomes.instruments.scoring import _resolve_instrument
@@ -52,13 +53,6 @@ def _rows(numbers: Sequence[int], limit: int = 8) -> str:
     return f"row{'s' * (len(numbers) > 1)} {shown}"
 
 
-def _row_numbers(table: pd.DataFrame) -> np.ndarray:
-    """Spreadsheet row of each row: the read_table index, else position + 2 (header on row 1)."""
-    if table.index.name == ROW and pd.api.types.is_integer_dtype(table.index.dtype):
-        return table.index.to_numpy(dtype=np.int64)
-    return np.arange(len(table), dtype=np.int64) + 2
-
-
 def _column_for(table: pd.DataFrame, name: str) -> object | None:
     """The table's column for an item id: exact, else ignoring case and surrounding spaces."""
     if name in table.columns:
@@ -81,13 +75,6 @@ def _as_dtype(values: np.ndarray, dtype: object, *, infer: bool = False) -> obje
         return pd.Series(values, dtype=object).astype(dtype).array  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return values
-
-
-def _check_unique_columns(table: pd.DataFrame, what: str) -> None:
-    duplicated = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
-    if duplicated:
-        raise DataError(f"the {what} table has more than one column named {_shown(duplicated)}",
-                        hint="rename the copies so each column name is unique")
 
 
 def to_long(wide: pd.DataFrame, instrument: Instrument | str, *,
@@ -116,7 +103,7 @@ def to_long(wide: pd.DataFrame, instrument: Instrument | str, *,
     inst = _resolve_instrument(instrument)
     if not isinstance(wide, pd.DataFrame):
         raise TypeError(f"wide must be a pandas DataFrame, not {type(wide).__name__}")
-    _check_unique_columns(wide, "wide")
+    check_unique_columns(wide, "the wide table")
     found: list[tuple[Item, object]] = []
     for item in inst.items:
         col = _column_for(wide, item.id)
@@ -154,7 +141,7 @@ def to_long(wide: pd.DataFrame, instrument: Instrument | str, *,
     out: dict[object, object] = {}
     for c in ids:
         out[c] = wide[c].take(rows).reset_index(drop=True)  # dtype kept exactly
-    out[ROW] = np.repeat(_row_numbers(wide), k)
+    out[ROW] = np.repeat(spreadsheet_rows(wide), k)
     out[ITEM] = np.tile(np.array([item.id for item, _ in found], dtype=object), n)  # text column
     item_cols = [col for _, col in found]
     values = np.column_stack([wide[c].to_numpy(dtype=object) for c in item_cols]) if n else np.empty((0, k), object)
@@ -210,7 +197,7 @@ def to_wide(long: pd.DataFrame, instrument: Instrument | str, *, id_columns: Seq
     inst = _resolve_instrument(instrument)
     if not isinstance(long, pd.DataFrame):
         raise TypeError(f"long must be a pandas DataFrame, not {type(long).__name__}")
-    _check_unique_columns(long, "long")
+    check_unique_columns(long, "the long table")
     ids = [id_columns] if isinstance(id_columns, str) else list(id_columns)
     needed = [*ids, item_column, response_column]
     missing = [c for c in needed if c not in long.columns]
@@ -220,7 +207,7 @@ def to_wide(long: pd.DataFrame, instrument: Instrument | str, *, id_columns: Seq
     if item_column in ids or response_column in ids:
         raise DataError("the item and response columns cannot also be id columns",
                         hint="leave them out of id_columns")
-    where = _row_numbers(long) if long.index.name == ROW or ROW not in long.columns else \
+    where = spreadsheet_rows(long) if long.index.name == ROW or ROW not in long.columns else \
         pd.to_numeric(long[ROW], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
 
     # items: instrument ids, matched ignoring case and surrounding spaces

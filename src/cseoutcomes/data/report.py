@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cseoutcomes._tables import spreadsheet_rows
 from cseoutcomes.data.roles import ColumnRoles
 from cseoutcomes.instruments.schema import Instrument
 
@@ -58,8 +59,7 @@ class ValidationReport:
         from cseoutcomes.data.rules import RULES
 
         n = len(data)
-        spreadsheet = data.index.name == "spreadsheet_row"
-        index_rows = np.asarray(data.index) if spreadsheet else np.arange(n) + 2
+        index_rows = spreadsheet_rows(data)
         rule_names = list(RULES)
         columns: list[str] = []
         rows, col_codes, rule_codes, sev_codes, messages = [], [], [], [], []

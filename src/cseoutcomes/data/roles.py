@@ -84,7 +84,18 @@ class ColumnRoles:
         return self.roles.get(role)
 
     def identifier_columns(self) -> set[str]:
+        """Columns whose values are never shown: identifier roles and every column with no role."""
         return {col for role, col in self.roles.items() if role in IDENTIFIER_ROLES} | set(self.other)
+
+    def scoring_columns(self, instrument: Instrument) -> dict[str, str]:
+        """The ``columns=`` mapping :func:`cseoutcomes.score` takes: items, recency columns, context fields."""
+        out = dict(self.items)
+        for item_id, col in self.recency.items():
+            out[item_id + instrument.get_item(item_id).recency.column_suffix] = col  # type: ignore[union-attr]
+        for name in instrument.context:
+            if name in self.roles:
+                out[name] = self.roles[name]
+        return out
 
     def describe(self) -> list[str]:
         lines = [f"{role}: '{col}'" for role, col in self.roles.items()]

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from cseoutcomes._tables import spreadsheet_rows
 from cseoutcomes.data.privacy import identifying_columns, looks_identifying
 from cseoutcomes.data.roles import ColumnRoles
 from cseoutcomes.instruments.schema import Instrument
@@ -69,6 +70,10 @@ class Context:
     dates_bad: dict[str, np.ndarray]
     age: np.ndarray  # years, NaN where unknown
     age_bad: np.ndarray
+    #: answers with invalid cells read as blank, and context fields (age parsed, or from date of birth):
+    #: what scoring and routing see
+    answers: dict[str, np.ndarray] = field(default_factory=dict)
+    context: dict[str, pd.Series] = field(default_factory=dict)
     scores: pd.DataFrame | None = None
     blocks: list[tuple[str, np.ndarray | None, str | None, Any]] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
@@ -231,7 +236,7 @@ def _fold(values: pd.Series) -> pd.Series:
 
 
 def _row_of(ctx: Context, positions: np.ndarray) -> np.ndarray:
-    return np.asarray(ctx.table.index)[positions] if ctx.table.index.name == "spreadsheet_row" else positions + 2
+    return spreadsheet_rows(ctx.table)[positions]
 
 
 # ---------------------------------------------------------------------------
@@ -301,10 +306,8 @@ def _sections_apply(ctx: Context) -> dict[str, np.ndarray]:
     if "applies" not in ctx.cache:
         from cseoutcomes.instruments.scoring import section_applies
 
-        context = {name: ctx.column_values(name) for name in ctx.instrument.context
-                   if ctx.roles.column(name) is not None}
-        codes = {k: np.where(v == INVALID, BLANK, v) for k, v in ctx.codes.items()}
-        ctx.cache["applies"] = section_applies(ctx.instrument, codes, context, ctx.n) if codes else {}
+        ctx.cache["applies"] = (section_applies(ctx.instrument, ctx.answers, ctx.context, ctx.n)
+                                if ctx.answers else {})
     return ctx.cache["applies"]
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cseoutcomes._tables import check_unique_columns
 from cseoutcomes.data.report import ValidationReport
 from cseoutcomes.data.roles import resolve_columns
 from cseoutcomes.data.rules import RULES, Context, ValidationOptions, parse_dates, parse_numbers
-from cseoutcomes.errors import DataError
 from cseoutcomes.instruments.schema import Instrument
 from cseoutcomes.instruments.scoring import (
     BLANK,
@@ -119,10 +119,7 @@ def validate(
             raise ValueError(f"jump_threshold for '{score_id}' must be a number of points, 0 or more, not {threshold!r}")
     if options.today is not None:
         options = dataclasses.replace(options, today=_as_day(options.today, options.dayfirst))
-    duplicated = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
-    if duplicated:
-        raise DataError(f"the table has more than one column named {', '.join(repr(c) for c in duplicated[:8])}",
-                        hint="rename the copies in the header row so each column name is unique", exit_code=2)
+    check_unique_columns(data, exit_code=2)
     unknown = [r for r in (*options.disable, *options.severity) if r not in RULES]
     if unknown:
         import difflib
@@ -159,15 +156,23 @@ def validate(
         derived = ((dates["date"] - dates["dob"]).dt.days / 365.25).to_numpy(dtype=float, na_value=np.nan)
         age = np.where(np.isnan(age), derived, age)
 
+    context: dict[str, pd.Series] = {}
+    for name in inst.context:
+        if name == "age" and (roles.column("age") is not None or "dob" in dates):
+            context[name] = pd.Series(age)
+        elif roles.column(name) is not None:
+            context[name] = data[roles.column(name)].reset_index(drop=True)
+    answers = {k: np.where(v == INVALID, BLANK, v) for k, v in codes.items()}
     ctx = Context(table=data, instrument=inst, roles=roles, options=options, codes=codes, months=months,
-                  months_bad=months_bad, dates=dates, dates_bad=dates_bad, age=age, age_bad=age_bad)
+                  months_bad=months_bad, dates=dates, dates_bad=dates_bad, age=age, age_bad=age_bad,
+                  answers=answers, context=context)
 
     scoreable = inst.kind != "coding_scheme" and bool(inst.scores) and all(i.id in roles.items for i in inst.items)
     active = [r for name, r in RULES.items() if name not in options.disable]
     # Scoring runs in one thread while the other checks the rules that do not need scores; NumPy and
     # Arrow release the GIL in their loops, so both cores work. Rules that compare with scores run after.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        future = pool.submit(_score_all, inst, roles, data, codes, months, age, dates) if scoreable else None
+        future = pool.submit(_score_all, inst, ctx) if scoreable else None
         list(pool.map(lambda r: r.func(ctx), [r for r in active if not r.needs_scores]))
         ctx.scores = future.result() if future is not None else None
     for r in active:
@@ -179,18 +184,10 @@ def validate(
     return ValidationReport.build(data, inst, roles, ctx.blocks, options, scores=ctx.scores)
 
 
-def _score_all(inst: Instrument, roles, data: pd.DataFrame, codes: dict[str, np.ndarray],
-               months: dict[str, np.ndarray], age: np.ndarray, dates: dict[str, pd.Series]) -> pd.DataFrame:
+def _score_all(inst: Instrument, ctx: Context) -> pd.DataFrame:
     """Scores of every row, invalid answers read as blank (for the rules that compare with scores)."""
-    context = {}
-    for name in inst.context:
-        if name == "age" and (roles.column("age") is not None or "dob" in dates):
-            context[name] = pd.Series(age)
-        elif roles.column(name) is not None:
-            context[name] = data[roles.column(name)].reset_index(drop=True)
-    clean = {k: np.where(v == INVALID, BLANK, v) for k, v in codes.items()}
-    clean_months = {k: np.where(np.isnan(v), 0.0, v) for k, v in months.items()}
-    return score_encoded(inst, clean, clean_months, context, index=data.index)
+    months = {k: np.where(np.isnan(v), 0.0, v) for k, v in ctx.months.items()}  # blank: current
+    return score_encoded(inst, ctx.answers, months, ctx.context, index=ctx.table.index)
 
 
 def _as_day(value: Any, dayfirst: bool) -> pd.Timestamp:

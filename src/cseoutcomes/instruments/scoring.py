@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cseoutcomes._tables import check_unique_columns, spreadsheet_rows
 from cseoutcomes.errors import CseOutcomesError, DataError, ScoringWarning
 from cseoutcomes.instruments.conditions import Condition
 from cseoutcomes.instruments.schema import Instrument, Item, ResponseScale, Score
@@ -235,17 +236,6 @@ def _encode_general(column: pd.Series, lookup: dict[str, int]) -> np.ndarray:
     return mapped[codes]
 
 
-def spreadsheet_row(position: int, index: pd.Index | None = None) -> int:
-    """Row number as a spreadsheet shows it, counting the header as row 1.
-
-    A table read by :func:`cseoutcomes.data.read_table` carries the exact numbers
-    (title rows and dropped blank rows included) in an index named ``spreadsheet_row``.
-    """
-    if index is not None and index.name == "spreadsheet_row":
-        return int(index[position])
-    return position + 2
-
-
 # ---------------------------------------------------------------------------
 # condition evaluation (three-valued)
 
@@ -446,10 +436,7 @@ def score(
     if unmapped:
         raise DataError(f"the column map names column{'s' * (len(unmapped) > 1)} the table does not have: "
                         f"{', '.join(unmapped[:8])}", hint="check the spelling against the file's header row")
-    duplicated = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
-    if duplicated:
-        raise DataError(f"the table has more than one column named {', '.join(repr(c) for c in duplicated[:8])}",
-                        hint="rename the copies so each column name is unique")
+    check_unique_columns(table)
     missing_cols = [i for i in needed_items if _find_column(table, i, columns) is None]
     if missing_cols:
         shown = ", ".join(f"'{m}'" for m in missing_cols[:8]) + (" ..." if len(missing_cols) > 8 else "")
@@ -461,6 +448,7 @@ def score(
         )
 
     # encode every needed item once, collecting every invalid cell
+    rows = spreadsheet_rows(table)
     problems: list[str] = []
     codes: dict[str, np.ndarray] = {}
     months: dict[str, np.ndarray] = {}
@@ -479,7 +467,7 @@ def score(
                 # a misaligned export can put names here: such a value is never shown
                 shown = "a value that looks like personal data (not shown)" if hidden else f"'{value}'"
                 problems.append(
-                    f"row {spreadsheet_row(int(pos), table.index)}, column '{col}': {shown} is not one of {allowed}"
+                    f"row {rows[pos]}, column '{col}': {shown} is not one of {allowed}"
                     + (f" (missing codes: {miss})" if miss else ""))
             if bad.size > 50:
                 problems.append(f"column '{col}': {bad.size - 50} more values like these")
@@ -496,7 +484,7 @@ def score(
                 not_blank = odd[[str(raw.iloc[i]).strip() != "" for i in odd]] if odd.size else odd
                 badm = np.union1d(not_blank, np.flatnonzero(num < 0))
                 for pos in badm[:50]:
-                    problems.append(f"row {spreadsheet_row(int(pos), table.index)}, column '{rcol}': months since the indicator "
+                    problems.append(f"row {rows[pos]}, column '{rcol}': months since the indicator "
                                     "was last present must be a number of months, 0 or more")
                 months[item_id] = np.where(np.isnan(num), 0.0, num)
     if problems:

@@ -145,7 +145,6 @@ class _Cov:
             self.n = n
             self.n_min = n
             self.constant = np.ptp(x, axis=0) == 0
-            self.x_used = x
             self.pairwise = missing == "pairwise"  # without missing values both give this matrix
         else:
             m = (~nan).astype(float)
@@ -162,7 +161,6 @@ class _Cov:
             self.n = int((~nan).any(axis=1).sum())
             self.n_min = n_min
             self.constant = (np.nanmax(x, axis=0) - np.nanmin(x, axis=0)) == 0
-            self.x_used = None
             self.pairwise = True
             scale = max(float(np.max(np.diag(self.cov))), 1e-300)
             if np.linalg.eigvalsh(self.cov).min() < -1e-10 * scale:
