@@ -1,61 +1,101 @@
 """cseoutcomes: honest outcome measurement for child sexual exploitation support services.
 
-The public API is listed in ``__all__``. Importing the package is light: the
-model stage (PyMC, PyTensor, JAX) and plotting (matplotlib) load only when a
-model or plot is asked for.
+The public API is listed in ``__all__``. Importing the package is light: every
+public name loads its module on first use, so ``import cseoutcomes`` costs a few
+milliseconds and brings in neither pandas nor the model stage (PyMC, PyTensor,
+JAX) nor plotting (matplotlib).
 
 >>> import cseoutcomes as co
 >>> co.get_instrument("cse-risk-indicators").title
 'CSE risk indicators'
 """
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
+from __future__ import annotations
 
-from cseoutcomes import data
-from cseoutcomes.data import ValidationReport, pseudonymise, read_assessments, validate
+import importlib
+from typing import TYPE_CHECKING
+
 from cseoutcomes.errors import (
+    ConvergenceWarning,
     CseOutcomesError,
     CseOutcomesWarning,
     DataError,
     DefinitionError,
+    ModelError,
+    ModelWarning,
     PluginWarning,
     ScoringWarning,
     UnknownInstrumentError,
 )
-from cseoutcomes.instruments import (
-    Instrument,
-    get_instrument,
-    list_instruments,
-    refresh,
-    register_scoring_step,
-    score,
-)
 
-_LAZY_MODULES = ("psychometrics", "simulate", "testing")
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from cseoutcomes import data, models, psychometrics, simulate, testing
+    from cseoutcomes.data import ValidationReport, pseudonymise, read_assessments, validate
+    from cseoutcomes.instruments import (
+        Instrument,
+        get_instrument,
+        list_instruments,
+        refresh,
+        register_scoring_step,
+        score,
+    )
+    from cseoutcomes.models import ChangeFit, ChangeModel, Priors, load_fit
+
+_LAZY_MODULES = ("data", "models", "psychometrics", "simulate", "testing")
+_LAZY_NAMES = {
+    "ValidationReport": "cseoutcomes.data",
+    "pseudonymise": "cseoutcomes.data",
+    "read_assessments": "cseoutcomes.data",
+    "validate": "cseoutcomes.data",
+    "Instrument": "cseoutcomes.instruments",
+    "get_instrument": "cseoutcomes.instruments",
+    "list_instruments": "cseoutcomes.instruments",
+    "refresh": "cseoutcomes.instruments",
+    "register_scoring_step": "cseoutcomes.instruments",
+    "score": "cseoutcomes.instruments",
+    "ChangeModel": "cseoutcomes.models",
+    "ChangeFit": "cseoutcomes.models",
+    "Priors": "cseoutcomes.models",
+    "load_fit": "cseoutcomes.models",
+}
 
 
 def __getattr__(name: str):
-    """Submodules that pull in SciPy and friends load on first use (``co.psychometrics``)."""
+    """Load public names and submodules on first use (PEP 562)."""
     if name in _LAZY_MODULES:
-        import importlib
+        module = importlib.import_module(f"cseoutcomes.{name}")
+    elif name in _LAZY_NAMES:
+        module = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    elif name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
 
-        return importlib.import_module(f"cseoutcomes.{name}")
-    raise AttributeError(f"module 'cseoutcomes' has no attribute '{name}'")
+        try:
+            module = version("cseoutcomes")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            module = "0+unknown"
+    else:
+        raise AttributeError(f"module 'cseoutcomes' has no attribute '{name}'")
+    globals()[name] = module
+    return module
 
 
-try:
-    __version__ = _version("cseoutcomes")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
+    "ChangeFit",
+    "ChangeModel",
+    "ConvergenceWarning",
     "CseOutcomesError",
     "CseOutcomesWarning",
     "DataError",
     "DefinitionError",
     "Instrument",
+    "ModelError",
+    "ModelWarning",
     "PluginWarning",
+    "Priors",
     "ScoringWarning",
     "UnknownInstrumentError",
     "ValidationReport",
@@ -63,10 +103,15 @@ __all__ = [
     "data",
     "get_instrument",
     "list_instruments",
+    "load_fit",
+    "models",
     "pseudonymise",
+    "psychometrics",
     "read_assessments",
     "refresh",
     "register_scoring_step",
     "score",
+    "simulate",
+    "testing",
     "validate",
 ]

@@ -105,7 +105,34 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="same rater, at most this many days apart: a test-retest pair (default 30)")
     p.add_argument("--no-omega", action="store_true", help="skip McDonald's omega (faster)")
 
-    sub.add_parser("demo", help="validate and score the bundled example table and print the result")
+    p = _data_command(sub, "fit", "fit a change model to an export (validated first; valid rows only)")
+    p.add_argument("--outcome", "-o", required=True, metavar="NAME",
+                   help="a band (total_band), a score (total) or an item / ladder domain")
+    p.add_argument("--out", metavar="FIT", help="write the fit: netCDF (.nc) for pymc, JSON for statsmodels")
+    p.add_argument("--backend", choices=("pymc", "statsmodels"), default="pymc")
+    p.add_argument("--sampler", choices=("nutpie", "pymc", "numpyro", "blackjax"),
+                   help="NUTS implementation (default nutpie)")
+    p.add_argument("--family", choices=("auto", "ordinal", "gaussian", "student_t"), default="auto")
+    p.add_argument("--groups", metavar="LEVELS", default="worker,service,area",
+                   help="comma-separated levels with random slopes of time, among worker, service, area "
+                        "(default all found; '' for none)")
+    p.add_argument("--time-unit", choices=("months", "quarters", "years"), default="months")
+    p.add_argument("--person-slopes", action="store_true", help="give each young person a random slope")
+    p.add_argument("--covariates", metavar="COLS", default="", help="comma-separated covariate columns")
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--chains", type=int, default=2)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--target-ess", type=float, default=None, metavar="N",
+                   help="keep doubling the draws until R-hat <= 1.01 and bulk ESS >= N")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("summarize", help="summarise a saved fit: change, parameters, convergence, closed cases")
+    p.add_argument("fit", metavar="FIT", help="a .nc file written by `cseoutcomes fit --out`")
+    p.add_argument("--prob", type=float, default=0.9, help="interval probability (default 0.9)")
+
+    sub.add_parser("demo", help="simulate a programme, validate, score, fit the ordinal change model and print "
+                                "the naive share beside the modelled one")
     return parser
 
 
@@ -295,38 +322,151 @@ def _cmd_pseudonymise(args) -> int:
     return 0
 
 
+def _model_from_roles(args, inst, report):
+    """A ChangeModel whose columns are the roles the validation found."""
+    from cseoutcomes.errors import CseOutcomesError
+    from cseoutcomes.models import ChangeModel
+
+    roles = report.roles.roles
+    for role in ("person", "date"):
+        if role not in roles:
+            raise CseOutcomesError(f"no {role} column found in the data", where=args.data,
+                                   hint="name it in --columns (e.g. 'person: Client ID')")
+    wanted = [g.strip() for g in args.groups.split(",") if g.strip()]
+    unknown = [g for g in wanted if g not in ("worker", "service", "area")]
+    if unknown:
+        raise CseOutcomesError(f"--groups: unknown level {unknown[0]!r}", hint="choose among worker, service, area")
+    groups = {g: roles[g] for g in wanted if g in roles}
+    closure = roles.get("closure_reason") or roles.get("closure_date")
+    try:
+        return ChangeModel(instrument=inst.key, outcome=args.outcome, family=args.family, person=roles["person"],
+                           time=roles["date"], time_unit=args.time_unit, groups=groups,
+                           person_slopes=args.person_slopes,
+                           covariates=tuple(c.strip() for c in args.covariates.split(",") if c.strip()),
+                           closure=closure)
+    except ValueError as exc:  # pydantic's ValidationError wraps our ModelError
+        cause = exc.errors()[0] if hasattr(exc, "errors") else None
+        text = cause["msg"].removeprefix("Value error, ") if cause else str(exc)
+        raise CseOutcomesError(text, hint="see `cseoutcomes instruments show " + inst.id + "`") from None
+
+
+def _cmd_fit(args) -> int:
+    import cseoutcomes as co
+    from cseoutcomes.data import read_assessments
+    from cseoutcomes.data.roles import read_column_map
+
+    inst = co.get_instrument(args.instrument, paths=args.path)
+    columns = read_column_map(args.columns) if args.columns else None
+    table = read_assessments(args.data, inst, columns=columns, sheet=args.sheet)
+    report = co.validate(table, inst, columns)
+    model = _model_from_roles(args, inst, report)
+    n_q = len(report.quarantined)
+    print(f"Read {len(table):,} assessments; {len(report.valid):,} valid"
+          + (f", {n_q:,} quarantined and left out (see `cseoutcomes validate`)" if n_q else ""))
+    print(f"Model: {model.describe()}")
+    if args.backend == "statsmodels":
+        fit = model.fit(report.valid, backend="statsmodels")
+        print(fit.summary().to_string(float_format=lambda v: f"{v:.4g}"))
+        print(fit.change().to_string(float_format=lambda v: f"{v:.4g}"))
+        if args.out:
+            from cseoutcomes.data.io import write_text
+
+            payload = {"model": json.loads(model.model_dump_json()),
+                       "estimates": fit.summary()["estimate"].to_dict(),
+                       "se": fit.summary()["se"].dropna().to_dict(),
+                       "converged": bool(fit.result.converged)}
+            write_text(json.dumps(payload, indent=2), args.out)
+            print(f"Fit: {args.out}")
+        return 0
+    if not args.out:
+        from cseoutcomes.errors import CseOutcomesError
+
+        raise CseOutcomesError("--out is required for a Bayesian fit", hint="e.g. --out fit.nc")
+    fit = model.fit(report.valid, sampler=args.sampler, draws=args.draws, tune=args.tune, chains=args.chains,
+                    seed=args.seed, progress=not args.no_progress, target_ess=args.target_ess)
+    fit.save(args.out)
+    print(f"Fit: {args.out} (read it with `cseoutcomes summarize {args.out}`)")
+    _print_fit(fit, 0.9)
+    return 0
+
+
+def _print_fit(fit, prob: float) -> None:
+    fmt = {"float_format": lambda v: f"{v:.3f}"}
+    for line in fit._headline():
+        print(line)
+    diag = fit.diagnostics(warn=False)
+    print("Convergence: " + ("all checks passed (R-hat <= 1.01, ESS >= 400, no divergences)" if diag.attrs["ok"]
+                             else "FAILED: " + "; ".join(fit._problems(diag))))
+    print()
+    print(f"Change ({prob:.0%} intervals):")
+    print(fit.change(prob).to_string(**fmt))
+    print()
+    print("Population parameters (slopes per " + fit.model.time_unit[:-1] + ", latent scale):")
+    print(fit.summary(prob).to_string(**fmt))
+    d = fit._design
+    if d.person_closed is not None and d.person_closed.any():
+        print()
+        print("Closed cases at lower risk than at referral:")
+        print(fit.proportion_lower_risk(prob=prob).to_string(na_rep="", **fmt))
+
+
+def _cmd_summarize(args) -> int:
+    from cseoutcomes.errors import CseOutcomesError
+    from cseoutcomes.models import load_fit
+
+    if not 0 < args.prob < 1:
+        raise CseOutcomesError(f"--prob must be between 0 and 1, not {args.prob}")
+    fit = load_fit(args.fit)
+    _print_fit(fit, args.prob)
+    return 0
+
+
 def _cmd_demo(args) -> int:
     import cseoutcomes as co
-    from cseoutcomes.data import example_path, read_table
+    from cseoutcomes.models import ChangeModel
+    from cseoutcomes.simulate import hub_and_spoke
 
     inst = co.get_instrument("cse-risk-indicators")
-    path = example_path("cse-risk")
-    table = read_table(path)
-    print(f"Example data: {len(table)} invented assessments of {table['person_id'].nunique()} young people "
-          f"on {inst.key} ({path.name})")
-    scores = co.score(table, inst)  # raises with every problem listed if a response is invalid
-    missing_codes = {code for i in inst.items for code in inst.scale_of(i).missing_codes}
-    n_missing = int(table[[i.id for i in inst.items]].isin(missing_codes).sum().sum())
-    print(f"Checked: every response is one of the instrument's categories or missing codes "
-          f"({n_missing} answers recorded with a missing code such as unknown, kept apart from 'no').")
+    print("1. Simulate: the default Hub and Spoke programme (seed 0), with a known truth.")
+    sim = hub_and_spoke(seed=0)
+    people = sim.truth["people"]
+    closed = people["closed_in_window"].to_numpy(bool)
+    print(f"   {len(people):,} young people, {int(closed.sum()):,} cases closed by the end; "
+          f"{len(sim.assessments):,} assessments on {inst.key}.")
+    print("2. Validate against the instrument.")
+    report = co.validate(sim.assessments, inst, today=sim.programme.end)
+    for line in report.headline():
+        print(f"   {line}")
+    print("3. Score: SERAF-style bands at referral and at each review.")
+    scores = co.score(report.valid, inst, scores=["total"])
+    naive = sim.naive_share_lower()
+    print(f"   Naive: {naive:.0%} of closed cases were in a lower band at their last assessment than at referral "
+          "(the kind of figure services report).")
+    model = ChangeModel(instrument=inst.key, outcome="total_band", groups={"service": "service", "worker": "worker"})
+    print(f"4. Fit the ordinal change model: {model.describe()}")
+    print("   (under a minute: the model is compiled, then 2 chains are run until every population parameter has "
+          "R-hat <= 1.01 and ESS >= 400)")
+    data = report.valid.assign(total_band=scores["total_band"])
+    fit = model.fit(data, seed=0, draws=1000, tune=1000, target_ess=400, progress=sys.stderr.isatty())
+    diag = fit.diagnostics(warn=False)
+    print(f"   {fit.meta['seconds']:.0f} s; convergence: "
+          + ("all checks passed" if diag.attrs["ok"] else "; ".join(fit._problems(diag))))
+    share = fit.proportion_lower_risk(at="closure")
+    change = fit.change().loc[("outcome", "year")]
     print()
-    shown = table[["occasion"]].copy()
-    shown.insert(0, "young person", table["person_id"].factorize()[0] + 1)  # pseudonyms are not printed
-    shown["score"] = scores["total"].map("{:g}".format)
-    shown["if unknowns present"] = scores["total_upper"].map("{:g}".format)
-    shown["band"] = scores["total_band"].astype(str)
-    shown["override"] = scores["total_override"].fillna("").str.split(".").str[0].str.slice(0, 48)
-    print(shown.to_string(index=False))
-    first = scores.groupby(table["person_id"])["total_band"].first()
-    last = scores.groupby(table["person_id"])["total_band"].last()
-    lower = int((last.cat.codes < first.cat.codes).sum())
-    print()
-    print(f"Naive summary: {lower} of {len(first)} young people were in a lower band at their latest "
-          "assessment than at referral.")
+    print(f"Closed cases at lower risk ({share['n_cases'].iloc[0]} cases; 90% intervals):")
+    rep, lat = share.loc["replicated"], share.loc["latent"]
+    truth_lower = float(people.loc[closed, "truly_lower_at_closure"].mean())
+    print(f"  naive share, as usually reported          {naive:6.1%}   (no interval)")
+    print(f"  the same share re-measured (model)        {rep['mean']:6.1%}   [{rep['lower']:.1%}, {rep['upper']:.1%}]")
+    print(f"  share in a lower latent band (model)      {lat['mean']:6.1%}   [{lat['lower']:.1%}, {lat['upper']:.1%}]")
+    print(f"  truly in a lower band (simulation truth)  {truth_lower:6.1%}")
+    print(f"Average change in risk band per year: {change['mean']:+.2f} bands "
+          f"[{change['lower']:+.2f}, {change['upper']:+.2f}]")
     print(textwrap.fill(
-        "A share like this is what services usually report. It has no interval and mixes real change with "
-        "regression to the mean and with who stopped being assessed; cseoutcomes' change models "
-        "estimate it honestly.", width=88))
+        "The naive share has no interval, and it mixes real change with measurement noise and with regression "
+        "to the mean: young people are referred when their observed risk is high. See `cseoutcomes fit --help` "
+        "to fit your own export.", width=88))
     return 0
 
 
@@ -438,6 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("validate", None): _cmd_validate,
         ("evaluate", None): _cmd_evaluate,
         ("pseudonymise", None): _cmd_pseudonymise,
+        ("fit", None): _cmd_fit,
+        ("summarize", None): _cmd_summarize,
         ("demo", None): _cmd_demo,
     }
     key = (args.command, getattr(args, "action", None))

@@ -9,10 +9,13 @@ carry values from identifier or free-text columns.
 from __future__ import annotations
 
 __all__ = [
+    "ConvergenceWarning",
     "CseOutcomesError",
     "CseOutcomesWarning",
     "DataError",
     "DefinitionError",
+    "ModelError",
+    "ModelWarning",
     "PluginWarning",
     "ScoringWarning",
     "UnknownInstrumentError",
@@ -99,6 +102,12 @@ class DataError(CseOutcomesError):
         super().__init__(message, where=where, hint=hint)
 
 
+class ModelError(CseOutcomesError):
+    """A change model cannot be specified or fitted as asked (unknown outcome, wrong family, backend that cannot fit it)."""
+
+    exit_code = 2
+
+
 class CseOutcomesWarning(UserWarning):
     """Base class for warnings the library raises."""
 
@@ -109,3 +118,11 @@ class PluginWarning(CseOutcomesWarning):
 
 class ScoringWarning(CseOutcomesWarning):
     """Scoring went ahead but something the user should know about happened."""
+
+
+class ModelWarning(CseOutcomesWarning):
+    """A model was fitted, but rows were left out of it or an option was adjusted; the message says which and why."""
+
+
+class ConvergenceWarning(CseOutcomesWarning):
+    """A fitted model failed a convergence check (R-hat, effective sample size, divergences, tree depth, optimiser)."""

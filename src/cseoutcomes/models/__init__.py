@@ -1,0 +1,10 @@
+"""Models of change: specification, backends (PyMC, statsmodels) and fitted results.
+
+``import cseoutcomes.models`` is light: PyMC, PyTensor and nutpie load only when
+a model is fitted.
+"""
+
+from cseoutcomes.models.fit import ChangeFit, load_fit
+from cseoutcomes.models.spec import ChangeModel, Dirichlet, Gamma, HalfNormal, Normal, Priors
+
+__all__ = ["ChangeFit", "ChangeModel", "Dirichlet", "Gamma", "HalfNormal", "Normal", "Priors", "load_fit"]

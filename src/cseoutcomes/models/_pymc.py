@@ -1,0 +1,243 @@
+"""PyMC backend: the change model as a PyMC graph, sampled with nutpie, PyMC's NUTS, numpyro or blackjax.
+
+Default sampler: nutpie when it is installed (a core dependency). On the
+benchmark model (``benchmarks/bench_change.py``) it reached the convergence
+target in the least wall time, compilation included: its Rust NUTS with
+numba-compiled gradients has the lowest cost per gradient and no per-draw Python
+overhead, and its mass-matrix adaptation needs fewer tuning steps. PyMC's own
+NUTS is the fallback; numpyro and blackjax need the ``jax`` extra.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cseoutcomes.errors import ModelError
+
+if TYPE_CHECKING:
+    from cseoutcomes.models.design import Design
+    from cseoutcomes.models.spec import ChangeModel
+
+SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
+BIG = 1e4
+
+
+def default_sampler() -> str:
+    import importlib.util
+
+    return "nutpie" if importlib.util.find_spec("nutpie") is not None else "pymc"
+
+
+def build_pymc_model(spec: ChangeModel, design: Design):
+    """The PyMC model for ``spec`` on ``design`` (free variables named z_* are the non-centred parts)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    pri = spec.priors
+    per_year = design.t_per_year
+    coords: dict[str, Any] = {"person": design.person_labels, "occasion": design.rows}
+    for level, g in design.groups.items():
+        coords[level] = g.labels
+    if design.family == "ordinal":
+        K = design.n_categories
+        coords["cutpoint"] = [f"{design.categories[k]}|{design.categories[k + 1]}" for k in range(K - 1)]
+    if design.X.shape[1]:
+        coords["covariate"] = list(design.x_names)
+    t = design.t
+    with pm.Model(coords=coords) as m:
+        slope = pm.Normal("slope", pri.slope.mu / per_year, pri.slope.sigma / per_year)
+        person_sd = pm.HalfNormal("person_sd", pri.person_sd.sigma)
+        z_person = pm.Normal("z_person", 0.0, 1.0, dims="person")
+        person_int = pm.Deterministic("person_intercept", person_sd * z_person, dims="person")
+        eta = person_int[design.person]
+        row_slope = slope
+        if spec.person_slopes:
+            ps_sd = pm.HalfNormal("person_slope_sd", pri.person_slope_sd.sigma / per_year)
+            z = pm.Normal("z_person_slope", 0.0, 1.0, dims="person")
+            ps = pm.Deterministic("person_slope", ps_sd * z, dims="person")
+            row_slope = row_slope + ps[design.person]
+        for level in spec.slope_levels:
+            g = design.groups[level]
+            sd = pm.HalfNormal(f"slope_sd_{level}", pri.for_slope(level).sigma / per_year)
+            z = pm.Normal(f"z_slope_{level}", 0.0, 1.0, dims=level)
+            eff = pm.Deterministic(f"slope_{level}", sd * z, dims=level)
+            row_slope = row_slope + eff[g.index]
+        for level in spec.intercepts_by:
+            g = design.groups[level]
+            sd = pm.HalfNormal(f"intercept_sd_{level}", pri.intercept_sd.sigma)
+            z = pm.Normal(f"z_intercept_{level}", 0.0, 1.0, dims=level)
+            eff = pm.Deterministic(f"intercept_{level}", sd * z, dims=level)
+            eta = eta + eff[g.index]
+        eta = eta + row_slope * t
+        if design.X.shape[1]:
+            beta = pm.Normal("beta", pri.covariates.mu, pri.covariates.sigma, dims="covariate")
+            eta = eta + pt.dot(design.X, beta)
+        if design.family == "ordinal":
+            init = np.log(np.arange(1, K) / K) - np.log1p(-np.arange(1, K) / K)
+            cut = pm.Flat("cutpoints", dims="cutpoint", transform=pm.distributions.transforms.ordered,
+                          initval=init)
+            pad = pt.concatenate([pt.constant(np.array([-BIG])), cut, pt.constant(np.array([BIG]))])
+            # induced Dirichlet prior (see _numeric.induced_dirichlet_logp)
+            a_c, b_c = pad[1:], pad[:-1]
+            logp_cat = -pt.softplus(-a_c) - pt.softplus(b_c) + pt.log1mexp(b_c - a_c)
+            jac = (-pt.softplus(-cut) - pt.softplus(cut)).sum()
+            pm.Potential("cutpoints_prior", (pri.thresholds.alpha - 1.0) * logp_cat.sum() + jac)
+            a = pad[design.y + 1] - eta
+            b = pad[design.y] - eta
+            pm.Potential("y_loglik", (-pt.softplus(-a) - pt.softplus(b) + pt.log1mexp(b - a)).sum())
+        else:
+            intercept = pm.Normal("intercept", pri.intercept.mu, pri.intercept.sigma)
+            sigma = pm.HalfNormal("sigma", pri.sigma.sigma)
+            mu = intercept + eta
+            if design.family == "student_t":
+                nu = pm.Gamma("nu", pri.nu.alpha, pri.nu.beta)
+                pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=design.y_std, dims="occasion")
+            else:
+                pm.Normal("y", mu=mu, sigma=sigma, observed=design.y_std, dims="occasion")
+    return m
+
+
+def hyper_names(spec: ChangeModel, family: str) -> list[str]:
+    """Population-level parameters: what convergence is judged on and what summary() shows."""
+    names = ["slope"]
+    names += ["cutpoints"] if family == "ordinal" else ["intercept", "sigma"] + (["nu"] if family == "student_t" else [])
+    names += ["person_sd"]
+    if spec.person_slopes:
+        names.append("person_slope_sd")
+    names += [f"slope_sd_{lvl}" for lvl in spec.slope_levels]
+    names += [f"intercept_sd_{lvl}" for lvl in spec.intercepts_by]
+    if spec.covariates:
+        names.append("beta")
+    return names
+
+
+def _sample_once(model, *, sampler: str, draws: int, tune: int, chains: int, cores: int | None, seed: int | None,
+                 progress: bool, compiled=None, **kwargs):
+    if sampler == "nutpie":
+        import nutpie
+
+        if compiled is None:
+            compiled = nutpie.compile_pymc_model(model)
+        dt = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores or chains,
+                           seed=seed if seed is not None else np.random.SeedSequence().entropy % (2**63),
+                           progress_bar=progress, save_warmup=False, **kwargs)
+        return dt, compiled
+    import pymc as pm
+
+    dt = pm.sample(draws, tune=tune, chains=chains, cores=cores or chains, random_seed=seed, model=model,
+                   nuts_sampler=sampler, progressbar=progress, compute_convergence_checks=False, **kwargs)
+    return dt, None
+
+
+def fit_pymc(spec: ChangeModel, design: Design, *, sampler: str | None, draws: int, tune: int, chains: int,
+             cores: int | None, seed: int | None, progress: bool, target_ess: float | None, max_draws: int,
+             **kwargs):
+    from cseoutcomes.models.fit import ChangeFit, convergence_table
+
+    sampler = sampler or default_sampler()
+    if sampler not in SAMPLERS:
+        raise ModelError(f"unknown sampler {sampler!r}", where="sampler", hint=f"use one of {list(SAMPLERS)}")
+    if sampler in ("numpyro", "blackjax"):
+        import importlib.util
+
+        if importlib.util.find_spec("jax") is None or importlib.util.find_spec(sampler) is None:
+            raise ModelError(f"sampler {sampler!r} needs JAX and {sampler}, which are not installed",
+                             where="sampler", hint='pip install "cseoutcomes[jax]", or use sampler="nutpie"')
+    if sampler == "nutpie":
+        import importlib.util
+
+        if importlib.util.find_spec("nutpie") is None:
+            raise ModelError("sampler 'nutpie' is not installed", where="sampler",
+                             hint="pip install nutpie, or use sampler='pymc'")
+    for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
+        if int(value) < 1:
+            raise ModelError(f"{name} must be at least 1, not {value}", where=name)
+    if target_ess is not None and chains < 2:
+        raise ModelError("target_ess needs at least 2 chains to compute R-hat", where="chains")
+    model = build_pymc_model(spec, design)
+    names = hyper_names(spec, design.family)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*overflow.*")
+        warnings.filterwarnings("ignore", message="Found chain dimension to be longer")
+        if target_ess is not None and sampler == "nutpie":
+            dt = _nutpie_until_converged(model, names, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                                         progress=progress, target_ess=target_ess, max_draws=max_draws, **kwargs)
+            draws = int(dt["posterior"].sizes["draw"])
+        else:
+            compiled = None
+            while True:
+                dt, compiled = _sample_once(model, sampler=sampler, draws=draws, tune=tune, chains=chains,
+                                            cores=cores, seed=seed, progress=progress, compiled=compiled, **kwargs)
+                if target_ess is None or _converged(dt["posterior"].to_dataset(), names, target_ess) \
+                        or draws * 2 > max_draws:
+                    break
+                draws *= 2
+                seed = None if seed is None else seed + 1
+    elapsed = time.perf_counter() - start
+    return ChangeFit._from_sampling(spec, design, dt, sampler=sampler, seconds=elapsed, draws=draws, tune=tune)
+
+
+def _converged(posterior, names: list[str], target_ess: float) -> bool:
+    from cseoutcomes.models.fit import RHAT_MAX, convergence_table
+
+    table = convergence_table(posterior, names)
+    return bool(table["r_hat"].max() <= RHAT_MAX and table["ess_bulk"].min() >= target_ess
+                and table["ess_tail"].min() >= target_ess)
+
+
+def _nutpie_until_converged(model, names, *, draws, tune, chains, cores, seed, progress, target_ess, max_draws,
+                            poll_seconds: float = 1.0, **kwargs):
+    """Sample with nutpie in the background and stop as soon as the hyper-parameters pass the checks.
+
+    The chains run towards ``max_draws``; every ``poll_seconds`` the draws so
+    far (cut to the length of the shortest chain) are checked, at least
+    ``draws`` of them first. Stopping when the diagnostics pass is the usual
+    "run until the effective sample size is reached" rule; the checks are the
+    ones :meth:`ChangeFit.diagnostics` reports.
+    """
+    import nutpie
+
+    compiled = nutpie.compile_pymc_model(model)
+    sampler = nutpie.sample(compiled, draws=max_draws, tune=tune, chains=chains, cores=cores or chains,
+                            seed=seed if seed is not None else int(np.random.SeedSequence().entropy % (2**63)),
+                            progress_bar=progress, save_warmup=False, blocking=False, **kwargs)
+    checked = 0
+    try:
+        while True:
+            time.sleep(poll_seconds)
+            trace = sampler.inspect()
+            n_valid = _complete_draws(trace)
+            if n_valid >= max_draws:
+                break
+            if n_valid < draws or n_valid < checked * 1.1:
+                continue
+            checked = n_valid
+            post = trace["posterior"].to_dataset().isel(draw=slice(0, n_valid))
+            if _converged(post, names, target_ess):
+                break
+    except BaseException:
+        sampler.cancel()
+        raise
+    trace = sampler.abort() if _complete_draws(sampler.inspect()) < max_draws else sampler.wait()
+    n_valid = _complete_draws(trace)
+    import xarray as xr
+
+    groups = {name: trace[name].to_dataset().isel(draw=slice(0, n_valid)) for name in ("posterior", "sample_stats")}
+    return xr.DataTree.from_dict(groups)
+
+
+def _complete_draws(trace) -> int:
+    """Draws every chain has finished (chains run at their own pace; the rest is NaN padding)."""
+    if "posterior" not in trace.children:
+        return 0
+    post = trace["posterior"].to_dataset()
+    if not post.data_vars or post.sizes.get("draw", 0) == 0:
+        return 0
+    arr = np.asarray(post["slope"] if "slope" in post else post[next(iter(post.data_vars))])
+    done = ~np.isnan(arr.reshape(arr.shape[0], arr.shape[1], -1)[..., 0])
+    return int(done.sum(axis=1).min())

@@ -1,0 +1,305 @@
+"""Turn an assessment table and a :class:`ChangeModel` into arrays a backend can fit.
+
+Every problem with the table is collected and reported at once as a one-line
+:class:`DataError` (row numbers and column names, never identifier values). Rows
+whose outcome cannot be scored are left out of the likelihood, counted in a
+:class:`ModelWarning` and listed in ``Design.excluded``: never dropped silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cseoutcomes._tables import spreadsheet_rows
+from cseoutcomes.errors import DataError, ModelWarning
+
+if TYPE_CHECKING:
+    from cseoutcomes.models.spec import ChangeModel
+
+__all__ = ["Design", "build_design"]
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass
+class Group:
+    """One grouping level: an index per row and the labels of the groups."""
+
+    index: np.ndarray
+    labels: np.ndarray
+    n_people: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    n_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+
+
+@dataclass
+class Design:
+    """Arrays for one model fit (rows with an outcome only)."""
+
+    family: str
+    kind: str
+    categories: tuple[str, ...]
+    labels: tuple[str, ...]
+    direction: str
+    y: np.ndarray
+    t: np.ndarray
+    t_per_year: float
+    person: np.ndarray
+    person_labels: np.ndarray
+    groups: dict[str, Group]
+    X: np.ndarray
+    x_names: tuple[str, ...]
+    x_center: np.ndarray
+    x_scale: np.ndarray
+    rows: np.ndarray
+    occasion: np.ndarray
+    person_closed: np.ndarray | None
+    excluded: pd.DataFrame
+    y_center: float = 0.0
+    y_scale: float = 1.0
+    covariate_levels: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.categories)
+
+    @property
+    def y_std(self) -> np.ndarray:
+        """Continuous outcome on the standardised scale the priors refer to."""
+        return (self.y - self.y_center) / self.y_scale
+
+    def person_group(self, level: str) -> np.ndarray:
+        """Group index of each young person on ``level`` (their first assessment's group)."""
+        g = self.groups[level]
+        out = np.full(len(self.person_labels), -1)
+        first = np.unique(self.person, return_index=True)[1]
+        out[self.person[first]] = g.index[first]
+        return out
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    text = values.astype("string")
+    return (values.isna() | text.str.strip().eq("")).to_numpy(bool, na_value=True)
+
+
+def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
+    rows = list(rows)
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def _time(model: ChangeModel, table: pd.DataFrame, person: np.ndarray, rownum: np.ndarray,
+          problems: list[str]) -> np.ndarray:
+    from cseoutcomes.data.rules import parse_dates, parse_numbers
+
+    col = table[model.time]
+    per_year = {"months": 12.0, "quarters": 4.0, "years": 1.0}[model.time_unit]
+    numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+    if numeric:
+        t, bad = parse_numbers(col)
+        missing = np.isnan(t)
+        if missing.any():
+            problems.append(f"column {model.time!r}: no time on spreadsheet rows {_rows_text(rownum[missing])} "
+                            "(fill in the time since referral)")
+        neg = ~missing & (t < 0)
+        if neg.any():
+            problems.append(f"column {model.time!r}: negative time since referral on spreadsheet rows "
+                            f"{_rows_text(rownum[neg])} (time counts from referral, which is 0)")
+        return t
+    dates, bad = parse_dates(col)
+    dates = dates.to_numpy()
+    missing = np.isnat(dates)
+    if missing.any():
+        what = "unreadable date" if bad.any() else "no date"
+        problems.append(f"column {model.time!r}: {what} on spreadsheet rows {_rows_text(rownum[missing])} "
+                        "(use YYYY-MM-DD dates, or give time since referral as a number)")
+        return np.zeros(len(table))
+    days = dates.astype("datetime64[D]").astype(np.int64).astype(float)
+    first = pd.Series(days).groupby(person).transform("min").to_numpy()
+    return (days - first) / 365.25 * per_year
+
+
+def _outcome(model: ChangeModel, info: dict[str, Any], table: pd.DataFrame, rownum: np.ndarray,
+             problems: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(outcome array, mask of rows without an outcome)."""
+    from cseoutcomes.instruments.scoring import INVALID, encode_responses, score
+
+    inst = info["instrument"]
+    name = model.outcome
+    kind = info["kind"]
+    if kind == "item":
+        if name not in table.columns:
+            problems.append(f"column {name!r} (item of {inst.key}) is missing from the data")
+            return np.zeros(len(table)), np.zeros(len(table), bool)
+        codes = encode_responses(table[name], info["scale"])
+        invalid = codes == INVALID
+        if invalid.any():
+            problems.append(f"column {name!r}: values that are not categories of the item's scale on spreadsheet "
+                            f"rows {_rows_text(rownum[invalid])} (run `cseoutcomes validate` to see each one)")
+        missing = codes < 0
+        return np.where(missing, -1, codes), missing
+    if kind == "band":
+        col = name
+        if col in table.columns:
+            values = table[col]
+            cats = [str(c).casefold() for c in info["categories"]]
+            text = values.astype("string").str.strip().str.casefold()
+            pos = text.map(lambda v: cats.index(v) if isinstance(v, str) and v in cats else -1).to_numpy(int)
+            blank = _blank(values)
+            bad = (pos < 0) & ~blank
+            if bad.any():
+                problems.append(f"column {col!r}: values that are not bands of {info['score'].id!r} "
+                                f"({list(info['categories'])}) on spreadsheet rows {_rows_text(rownum[bad])}")
+            return pos, pos < 0
+        scored = _score_quietly(score, table, inst, info["score"].id)
+        band = scored[f"{info['score'].id}_band"]
+        codes = band.cat.codes.to_numpy().astype(int)
+        return codes, codes < 0
+    # continuous score
+    if name in table.columns:
+        from cseoutcomes.data.rules import parse_numbers
+
+        y, bad = parse_numbers(table[name])
+        if bad.any():
+            problems.append(f"column {name!r}: values that are not numbers on spreadsheet rows "
+                            f"{_rows_text(rownum[bad])}")
+        return y, np.isnan(y)
+    scored = _score_quietly(score, table, inst, name)
+    y = scored[name].to_numpy(dtype=float, na_value=np.nan)
+    return y, np.isnan(y)
+
+
+def _score_quietly(score, table, inst, score_id):
+    try:
+        return score(table, inst, scores=[score_id])
+    except DataError as exc:
+        raise DataError(f"the outcome could not be scored: {exc.one_line()}",
+                        hint="run `cseoutcomes validate` and fit the valid rows") from None
+
+
+def build_design(model: ChangeModel, data: pd.DataFrame) -> Design:
+    """Check ``data`` against ``model`` and build the arrays to fit."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}",
+                        hint="read the table with cseoutcomes.data.read_table or read_assessments(...).valid")
+    info = model._resolve()
+    table = data
+    rownum = spreadsheet_rows(table)
+    problems: list[str] = []
+    needed = {"person": model.person, "time": model.time}
+    needed.update({f"group {lvl}": col for lvl, col in model.groups.items()})
+    needed.update({f"covariate {c}": c for c in model.covariates})
+    missing_cols = [f"{col!r} ({role})" for role, col in needed.items() if col not in table.columns]
+    if missing_cols:
+        raise DataError(f"columns missing from the data: {', '.join(missing_cols)}",
+                        hint="rename the columns or pass person=, time=, groups= (groups={} for none) "
+                             "and covariates= to ChangeModel")
+    if len(table) == 0:
+        raise DataError("the data has no rows", hint="fit a table with at least one assessment per young person")
+
+    def labels_of(col: str, role: str) -> np.ndarray:
+        values = table[col]
+        blank = _blank(values)
+        if blank.any():
+            problems.append(f"column {col!r} ({role}): blank on spreadsheet rows {_rows_text(rownum[blank])} "
+                            "(every assessment needs one)")
+        return values.astype("string").str.strip().fillna("").to_numpy(dtype=object)
+
+    person_text = labels_of(model.person, "person")
+    person_codes, _ = pd.factorize(person_text, sort=False)
+    t = _time(model, table, person_codes, rownum, problems)
+    group_text = {lvl: labels_of(col, lvl) for lvl, col in model.groups.items()}
+    for child, parent in model.nested.items():
+        group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child], strict=True)],
+                                     dtype=object)
+    y, no_outcome = _outcome(model, info, table, rownum, problems)
+
+    X_cols: list[np.ndarray] = []
+    x_names: list[str] = []
+    cov_levels: dict[str, list[Any]] = {}
+    for c in model.covariates:
+        values = table[c]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            v = values.to_numpy(dtype=float, na_value=np.nan)
+            if np.isnan(v).any():
+                problems.append(f"column {c!r} (covariate): blank on spreadsheet rows "
+                                f"{_rows_text(rownum[np.isnan(v)])}")
+            X_cols.append(v)
+            x_names.append(c)
+        else:
+            blank = _blank(values)
+            if blank.any():
+                problems.append(f"column {c!r} (covariate): blank on spreadsheet rows {_rows_text(rownum[blank])}")
+            text = values.astype("string").str.strip()
+            levels = sorted(set(text.dropna()) - {""})
+            cov_levels[c] = levels
+            for lev in levels[1:]:
+                X_cols.append((text == lev).to_numpy(dtype=float, na_value=0.0))
+                x_names.append(f"{c}[{lev}]")
+    if problems:
+        raise DataError(f"{len(problems)} problem{'s' * (len(problems) > 1)} with the data: " + "; ".join(problems),
+                        problems=problems, hint=None)
+
+    keep = ~no_outcome
+    if not keep.any():
+        raise DataError(f"no row has a value for the outcome {model.outcome!r}",
+                        hint="check the item columns (run `cseoutcomes validate`)")
+    excluded = pd.DataFrame({"spreadsheet_row": rownum[~keep], "reason": f"no {model.outcome} (not scorable)"})
+    if (~keep).any():
+        warnings.warn(f"{int((~keep).sum())} of {len(table)} assessments have no {model.outcome!r} (not scorable) "
+                      "and are left out of the model; they are listed in fit.excluded", ModelWarning, stacklevel=3)
+
+    pcodes, plabels = pd.factorize(person_text[keep], sort=False)
+    groups = {}
+    for lvl, text in group_text.items():
+        idx, labs = pd.factorize(text[keep], sort=True)
+        n_rows = np.bincount(idx, minlength=len(labs))
+        n_people = np.array([len(np.unique(pcodes[idx == j])) for j in range(len(labs))])
+        groups[lvl] = Group(idx, np.asarray(labs, dtype=object), n_people, n_rows)
+
+    if X_cols:
+        X = np.column_stack(X_cols)[keep]
+        center = X.mean(axis=0)
+        scale = X.std(axis=0)
+        constant = scale == 0
+        if constant.any():
+            raise DataError(f"covariate columns with one value only: {[x_names[i] for i in np.flatnonzero(constant)]}",
+                            hint="drop them from covariates=")
+    else:
+        X = np.zeros((int(keep.sum()), 0))
+        center = scale = np.zeros(0)
+
+    person_closed = None
+    if model.closure and model.closure in table.columns:
+        closed_row = ~_blank(table[model.closure])[keep]
+        person_closed = np.zeros(len(plabels), bool)
+        np.logical_or.at(person_closed, pcodes, closed_row)
+
+    y = y[keep]
+    y_center, y_scale = 0.0, 1.0
+    if info["family"] != "ordinal":
+        y = y.astype(float)
+        y_center = float(np.mean(y))
+        y_scale = float(np.std(y)) or 1.0
+    else:
+        y = y.astype(np.int64)
+    tk = t[keep]
+    order = pd.DataFrame({"p": pcodes, "t": tk}).groupby("p")["t"].rank(method="first").to_numpy() - 1
+    return Design(
+        family=info["family"], kind=info["kind"], categories=tuple(info.get("categories", ())),
+        labels=tuple(info.get("labels", ())), direction=info["direction"], y=y, t=tk,
+        t_per_year={"months": 12.0, "quarters": 4.0, "years": 1.0}[model.time_unit],
+        person=pcodes.astype(np.int64), person_labels=np.asarray(plabels, dtype=object), groups=groups,
+        X=(X - center) / np.where(scale > 0, scale, 1.0) if X.shape[1] else X, x_names=tuple(x_names),
+        x_center=center, x_scale=scale, rows=np.asarray(table.index[keep]), occasion=order.astype(np.int64),
+        person_closed=person_closed, excluded=excluded, y_center=y_center, y_scale=y_scale,
+        covariate_levels=cov_levels,
+    )

@@ -1,0 +1,712 @@
+"""A fitted change model and the estimands people ask for.
+
+:class:`ChangeFit` keeps the ArviZ ``DataTree`` of a Bayesian fit (posterior,
+sample statistics, log-likelihood, observed and constant data, with named
+dimensions ``person``, ``occasion``, ``cutpoint``/``category``, ``worker``,
+``service``, ``area``) and answers from it. Everything it needs is inside the
+tree, so a fit saved with :meth:`ChangeFit.save` and read back with
+:func:`load_fit` answers the same questions without the data.
+
+Scales
+------
+*latent*: the logit scale of the cumulative-logit model (ordinal outcomes), or
+the outcome divided by its SD in the data (continuous outcomes).
+*outcome*: the expected category position (0 = first declared category) for
+ordinal outcomes; the outcome's own units for continuous outcomes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
+from cseoutcomes.models import _numeric as num
+from cseoutcomes.models.design import Design, Group
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from cseoutcomes.models.spec import ChangeModel
+
+__all__ = ["ChangeFit", "load_fit"]
+
+RHAT_MAX = 1.01
+ESS_MIN = 400.0
+
+
+def _flat(da) -> np.ndarray:
+    """(chain, draw, ...) DataArray -> (S, ...) array."""
+    arr = np.asarray(da)
+    return arr.reshape((-1, *arr.shape[2:]))
+
+
+def convergence_table(posterior: xr.Dataset, names: list[str]) -> pd.DataFrame:
+    """R-hat (rank-normalised, split) and bulk/tail ESS for each element of ``names``."""
+    import arviz_stats as azs
+
+    present = [n for n in names if n in posterior]
+    ds = posterior[present]
+    rhat = azs.rhat(ds)
+    bulk = azs.ess(ds, method="bulk")
+    tail = azs.ess(ds, method="tail")
+    rows = []
+    for n in present:
+        r, b, t = np.atleast_1d(np.asarray(rhat[n])), np.atleast_1d(np.asarray(bulk[n])), np.atleast_1d(np.asarray(tail[n]))
+        labels = [n] if ds[n].ndim == 2 else [f"{n}[{c}]" for c in ds[n].coords[ds[n].dims[2]].values]
+        for i, lab in enumerate(labels):
+            rows.append({"parameter": lab, "r_hat": float(r[i]), "ess_bulk": float(b[i]), "ess_tail": float(t[i])})
+    return pd.DataFrame(rows).set_index("parameter")
+
+
+def _interval(draws: np.ndarray, prob: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    lo = (1 - prob) / 2
+    return np.quantile(draws, lo, axis=axis), np.quantile(draws, 1 - lo, axis=axis)
+
+
+def _summarise(draws: np.ndarray, prob: float) -> dict[str, Any]:
+    lo, hi = _interval(draws, prob)
+    return {"mean": draws.mean(axis=0), "sd": draws.std(axis=0, ddof=1) if len(draws) > 1 else np.nan,
+            "lower": lo, "upper": hi}
+
+
+class ChangeFit:
+    """A fitted :class:`ChangeModel` (PyMC backend).
+
+    Attributes
+    ----------
+    idata
+        The ArviZ ``DataTree``: groups ``posterior``, ``sample_stats``,
+        ``log_likelihood``, ``observed_data``, ``constant_data``.
+    model
+        The :class:`ChangeModel` that was fitted.
+    excluded
+        Rows of the data left out of the model and why (spreadsheet rows only).
+    """
+
+    def __init__(self, idata, model: ChangeModel, design: Design, meta: dict[str, Any]):
+        self.idata = idata
+        self.model = model
+        self._design = design
+        self.meta = meta
+        self._draw_cache: dict[str, np.ndarray] = {}
+
+    # --------------------------------------------------------------- building
+
+    @classmethod
+    def _from_sampling(cls, spec: ChangeModel, design: Design, dt, *, sampler: str, seconds: float, draws: int,
+                       tune: int) -> ChangeFit:
+        import xarray as xr
+
+        from cseoutcomes import __version__
+
+        post = dt["posterior"].to_dataset()
+        post = post.drop_vars([v for v in post.data_vars if str(v).startswith("z_")])
+        # coordinates from the design, whatever the sampler named them
+        coords = {"person": design.person_labels.astype(str)}
+        for level, g in design.groups.items():
+            if level in post.dims:
+                coords[level] = g.labels.astype(str)
+        post = post.assign_coords({k: v for k, v in coords.items() if k in post.dims})
+        stats = _normalise_stats(dt["sample_stats"].to_dataset())
+        meta = {
+            "cseoutcomes_version": __version__, "sampler": sampler, "seconds": round(seconds, 3),
+            "draws": int(draws), "tune": int(tune), "chains": int(post.sizes["chain"]),
+            "family": design.family, "kind": design.kind, "direction": design.direction,
+            "categories": list(design.categories), "category_labels": list(design.labels),
+            "y_center": design.y_center, "y_scale": design.y_scale, "t_per_year": design.t_per_year,
+            "x_names": list(design.x_names), "x_center": design.x_center.tolist(),
+            "x_scale": design.x_scale.tolist(), "covariate_levels": design.covariate_levels,
+            "excluded_rows": design.excluded["spreadsheet_row"].astype(int).tolist(),
+            "excluded_reason": design.excluded["reason"].astype(str).tolist(),
+        }
+        fit = cls(None, spec, design, meta)
+        fit._posterior = post
+        ll = fit._loglik()
+        occ = np.arange(design.n)
+        loglik = xr.Dataset({"y": (("chain", "draw", "occasion"), ll.reshape(post.sizes["chain"], post.sizes["draw"], -1))},
+                            coords={"chain": post["chain"], "draw": post["draw"], "occasion": occ})
+        observed = xr.Dataset({"y": (("occasion",), design.y)}, coords={"occasion": occ})
+        const = {"row": (("occasion",), np.asarray(design.rows).astype(str)),
+                 "time": (("occasion",), design.t), "occasion_number": (("occasion",), design.occasion),
+                 "person_index": (("occasion",), design.person)}
+        for level, g in design.groups.items():
+            const[f"{level}_index"] = (("occasion",), g.index)
+            const[f"{level}_label"] = ((f"{level}_all",), g.labels.astype(str))
+            const[f"{level}_n_people"] = ((f"{level}_all",), g.n_people)
+            const[f"{level}_n_rows"] = ((f"{level}_all",), g.n_rows)
+        const["person_label"] = (("person",), design.person_labels.astype(str))
+        if design.person_closed is not None:
+            const["person_closed"] = (("person",), design.person_closed)
+        if design.X.shape[1]:
+            const["X"] = (("occasion", "covariate"), design.X)
+        if design.categories:
+            const["category_label"] = (("category",), np.asarray(design.labels, dtype=str))
+        constant = xr.Dataset(const, coords={"occasion": occ, **({"category": list(design.categories)}
+                                                                  if design.categories else {}),
+                                              **({"covariate": list(design.x_names)} if design.X.shape[1] else {})})
+        tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats, "log_likelihood": loglik,
+                                      "observed_data": observed, "constant_data": constant})
+        tree.attrs.update({"model": spec.model_dump_json(), "meta": json.dumps(meta)})
+        fit.idata = tree
+        fit._warn_if_not_converged()
+        return fit
+
+    @classmethod
+    def from_datatree(cls, tree) -> ChangeFit:
+        """Rebuild a fit from its ``DataTree`` (as written by :meth:`save`)."""
+        from cseoutcomes.models.spec import ChangeModel
+
+        try:
+            spec = ChangeModel.model_validate_json(tree.attrs["model"])
+            meta = json.loads(tree.attrs["meta"])
+        except KeyError:
+            raise ModelError("this file is not a cseoutcomes fit (no model description in its attributes)",
+                             hint="write fits with ChangeFit.save or `cseoutcomes fit --out`") from None
+        c = tree["constant_data"].to_dataset()
+        groups = {}
+        for level in spec.groups:
+            groups[level] = Group(np.asarray(c[f"{level}_index"]), np.asarray(c[f"{level}_label"]).astype(object),
+                                  np.asarray(c[f"{level}_n_people"]), np.asarray(c[f"{level}_n_rows"]))
+        X = np.asarray(c["X"]) if "X" in c else np.zeros((c.sizes["occasion"], 0))
+        design = Design(
+            family=meta["family"], kind=meta["kind"], categories=tuple(meta["categories"]),
+            labels=tuple(meta["category_labels"]), direction=meta["direction"],
+            y=np.asarray(tree["observed_data"]["y"]), t=np.asarray(c["time"]), t_per_year=meta["t_per_year"],
+            person=np.asarray(c["person_index"]), person_labels=np.asarray(c["person_label"]).astype(object),
+            groups=groups, X=X, x_names=tuple(meta["x_names"]), x_center=np.asarray(meta["x_center"]),
+            x_scale=np.asarray(meta["x_scale"]), rows=np.asarray(c["row"]),
+            occasion=np.asarray(c["occasion_number"]),
+            person_closed=np.asarray(c["person_closed"]).astype(bool) if "person_closed" in c else None,
+            excluded=pd.DataFrame({"spreadsheet_row": meta["excluded_rows"], "reason": meta["excluded_reason"]}),
+            y_center=meta["y_center"], y_scale=meta["y_scale"], covariate_levels=meta.get("covariate_levels", {}),
+        )
+        fit = cls(tree, spec, design, meta)
+        fit._posterior = tree["posterior"].to_dataset()
+        return fit
+
+    def save(self, path) -> None:
+        """Write the fit to a netCDF file (read it back with :func:`load_fit`)."""
+        try:
+            self.idata.to_netcdf(path, engine="h5netcdf")
+        except OSError as exc:
+            raise DataError(f"cannot write {path}: {exc.strerror or exc}", where=str(path),
+                            hint="choose a folder you can write to") from None
+
+    # --------------------------------------------------------------- access
+
+    @property
+    def excluded(self) -> pd.DataFrame:
+        return self._design.excluded.copy()
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        return self._posterior
+
+    def _draws(self, name: str) -> np.ndarray:
+        if name not in self._draw_cache:
+            self._draw_cache[name] = _flat(self._posterior[name])
+        return self._draw_cache[name]
+
+    def _params(self) -> dict[str, np.ndarray]:
+        out = {}
+        for name in self._posterior.data_vars:
+            name = str(name)
+            if name.startswith("z_"):
+                continue
+            out[name] = self._draws(name)
+        return out
+
+    @property
+    def n_draws(self) -> int:
+        return int(self._posterior.sizes["chain"] * self._posterior.sizes["draw"])
+
+    def _eta(self) -> np.ndarray:
+        if "eta" not in self._draw_cache:
+            self._draw_cache["eta"] = num.linear_predictor(self._params(), self._design)
+        return self._draw_cache["eta"]
+
+    def _loglik(self) -> np.ndarray:
+        d = self._design
+        eta = self._eta()
+        if d.family == "ordinal":
+            return num.ordinal_logp(d.y, eta, self._draws("cutpoints"))
+        from scipy import stats
+
+        sigma = self._draws("sigma")[:, None]
+        if d.family == "student_t":
+            return stats.t.logpdf(d.y_std[None, :], df=self._draws("nu")[:, None], loc=eta, scale=sigma)
+        return stats.norm.logpdf(d.y_std[None, :], loc=eta, scale=sigma)
+
+    def _improve_sign(self) -> float:
+        """-1 when a fall in the outcome is an improvement (risk), +1 when a rise is."""
+        return -1.0 if self._design.direction == "higher_is_worse" else 1.0
+
+    def _expected_outcome(self, eta: np.ndarray) -> np.ndarray:
+        d = self._design
+        if d.family == "ordinal":
+            return num.ordinal_expected(eta, self._draws("cutpoints"))
+        return d.y_center + d.y_scale * eta
+
+    # --------------------------------------------------------------- estimands
+
+    def change(self, prob: float = 0.9) -> pd.DataFrame:
+        """Average change per unit of time (and per year), latent and outcome scale.
+
+        ``latent``: the fixed slope of time. ``outcome``: the average, over the
+        observed assessments, of the change in the expected outcome that one
+        more unit of time brings at each assessment's own slope (expected
+        category position for ordinal outcomes; outcome units otherwise).
+        ``p_improved``: posterior probability that the change is an improvement
+        (a fall for risk measures, a rise for wellbeing measures).
+        """
+        d = self._design
+        slope = self._draws("slope")
+        sign = self._improve_sign()
+        eta = self._eta()
+        after = eta + num.row_slopes(self._params(), d)
+        outcome = (self._expected_outcome(after) - self._expected_outcome(eta)).mean(axis=1)
+        if d.family != "ordinal":
+            outcome = slope * d.y_scale
+        rows = []
+        unit = self.model.time_unit[:-1]
+        for scale, draws in (("latent", slope), ("outcome", outcome)):
+            for per, factor in ((unit, 1.0), ("year", d.t_per_year)):
+                s = _summarise(draws * factor, prob)
+                rows.append({"scale": scale, "per": per, **{k: float(v) for k, v in s.items()},
+                             "p_improved": float(np.mean(sign * draws > 0))})
+        out = pd.DataFrame(rows).set_index(["scale", "per"])
+        out.attrs["interval"] = f"{prob:.0%} equal-tailed"
+        return out
+
+    def _person_change(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Latent change from each person's first to last assessment: (S, P) draws, first, last rows, counts."""
+        d = self._design
+        order = np.lexsort((d.t, d.person))
+        p_sorted = d.person[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(p_sorted)) + 1]
+        ends = np.r_[starts[1:], len(order)] - 1
+        first, last = order[starts], order[ends]
+        eta = self._eta()
+        return eta[:, last] - eta[:, first], first, last, ends - starts + 1
+
+    def prob_improved(self, prob: float = 0.9) -> pd.DataFrame:
+        """Each young person's posterior probability that their latent risk fell (or wellbeing rose).
+
+        Compares the latent outcome at their last assessment with that at their
+        first (referral). Without ``person_slopes`` everyone in the same groups
+        shares a slope, so these probabilities differ between young people only
+        through their time in the service and their groups. Young people with a
+        single assessment get NaN: nothing was observed to change.
+        """
+        d = self._design
+        delta, first, last, counts = self._person_change()
+        sign = self._improve_sign()
+        p = np.mean(sign * delta > 0, axis=0)
+        p = np.where(counts > 1, p, np.nan)
+        lo, hi = _interval(delta, prob)
+        out = pd.DataFrame({
+            "n_assessments": counts, "time_observed": d.t[last] - d.t[first],
+            "closed": d.person_closed if d.person_closed is not None else np.nan,
+            "prob_improved": p, "change_mean": delta.mean(axis=0), "change_lower": lo, "change_upper": hi,
+        }, index=pd.Index(d.person_labels, name=self.model.person))
+        out.attrs["scale"] = "latent"
+        return out
+
+    def proportion_lower_risk(self, at: str = "closure", prob: float = 0.9, seed: int | None = 0) -> pd.DataFrame:
+        """Share of cases at lower risk (improved), the usual way and modelled.
+
+        Parameters
+        ----------
+        at
+            ``"closure"``: cases closed in the window (needs the ``closure``
+            column), compared at their last assessment with referral.
+            ``"last"``: every case at its latest assessment.
+
+        Returns
+        -------
+        DataFrame with rows
+            ``naive``: the share computed the usual way from the observed outcome
+            (last category or score better than at referral);
+            ``replicated``: the posterior predictive distribution of that same
+            statistic (new measurements of the same young people), whose
+            interval shows how much the naive figure moves by measurement noise
+            alone; ``latent``: the quantity the naive figure is meant to
+            estimate, free of that noise. For ordinal outcomes, the share whose
+            *latent band* (the category their latent risk lies in: the number of
+            thresholds below it) is better at closure than at referral; for
+            continuous outcomes, the share whose latent outcome improved.
+        """
+        d = self._design
+        if at not in ("closure", "last"):
+            raise ModelError(f"at={at!r} is not understood", where="at", hint="use 'closure' or 'last'")
+        delta, first, last, _counts = self._person_change()
+        if at == "closure":
+            if d.person_closed is None:
+                raise ModelError(f"the data had no closure column {self.model.closure!r}", where="closure",
+                                 hint="pass closure='<column>' to ChangeModel, or use at='last'")
+            who = d.person_closed
+        else:
+            who = np.ones(len(d.person_labels), bool)
+        if not who.any():
+            raise ModelError("no case is closed in the data", where="at", hint="use at='last'")
+        sign = self._improve_sign()
+        yf, yl = d.y[first[who]], d.y[last[who]]
+        naive = float(np.mean(sign * (yl - yf) > 0))
+        if d.family == "ordinal":
+            # the band the latent risk lies in, free of occasion-to-occasion noise: thresholds below eta
+            cut = self._draws("cutpoints")[:, None, :]
+            eta_all = self._eta()
+            band_f = (eta_all[:, first[who], None] > cut).sum(axis=-1)
+            band_l = (eta_all[:, last[who], None] > cut).sum(axis=-1)
+            latent = np.mean(sign * (band_l - band_f) > 0, axis=1)
+        else:
+            latent = np.mean(sign * delta[:, who] > 0, axis=1)
+        rng = np.random.default_rng(seed)
+        eta = self._eta()
+        rf = self._replicate(eta[:, first[who]], rng)
+        rl = self._replicate(eta[:, last[who]], rng)
+        replicated = np.mean(sign * (rl - rf) > 0, axis=1)
+        rows = [{"estimate": "naive", "mean": naive, "sd": np.nan, "lower": np.nan, "upper": np.nan}]
+        for name, draws in (("replicated", replicated), ("latent", latent)):
+            rows.append({"estimate": name, **{k: float(v) for k, v in _summarise(draws, prob).items()}})
+        out = pd.DataFrame(rows).set_index("estimate")
+        out["n_cases"] = int(who.sum())
+        out.attrs["interval"] = f"{prob:.0%} equal-tailed"
+        return out
+
+    def _replicate(self, eta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        d = self._design
+        if d.family == "ordinal":
+            return num.ordinal_sample(eta, self._draws("cutpoints")[:, None, :], rng)
+        sigma = self._draws("sigma")[:, None]
+        noise = rng.standard_t(self._draws("nu")[:, None], size=eta.shape) if d.family == "student_t" else \
+            rng.standard_normal(eta.shape)
+        return eta + sigma * noise
+
+    def by_group(self, level: str, prob: float = 0.9) -> pd.DataFrame:
+        """Partially pooled estimates per group of ``level`` (worker, service, area, ...).
+
+        Columns: ``n_people``, ``n_assessments``; ``slope_*`` the group's slope
+        of time (average slope plus the group's deviation; latent units per
+        time unit); ``deviation_*`` the deviation alone; ``p_better`` the
+        probability the group's slope is better than average; and the same for
+        intercepts where the model has them. Sorted by ``slope_mean`` for a
+        caterpillar plot; ``slope_sd`` against ``n_people`` makes a funnel plot.
+        """
+        d = self._design
+        if level not in d.groups:
+            raise ModelError(f"{level!r} is not a grouping level of this model", where="level",
+                             hint=f"use one of {list(d.groups)}")
+        g = d.groups[level]
+        out = pd.DataFrame({"n_people": g.n_people, "n_assessments": g.n_rows},
+                           index=pd.Index(g.labels.astype(str), name=level))
+        sign = self._improve_sign()
+        if f"slope_{level}" in self._posterior:
+            dev = self._draws(f"slope_{level}")
+            total = dev + self._draws("slope")[:, None]
+            for prefix, arr in (("slope", total), ("deviation", dev)):
+                s = _summarise(arr, prob)
+                for k, v in s.items():
+                    out[f"{prefix}_{k}"] = v
+            out["p_better"] = np.mean(sign * dev > 0, axis=0)
+        if f"intercept_{level}" in self._posterior:
+            s = _summarise(self._draws(f"intercept_{level}"), prob)
+            for k, v in s.items():
+                out[f"intercept_{k}"] = v
+        if out.shape[1] == 2:
+            raise ModelError(f"the model has no random effects for {level!r}", where="level",
+                             hint="add it to slopes_by or intercepts_by")
+        out.attrs["interval"] = f"{prob:.0%} equal-tailed"
+        return out.sort_values(out.columns[2])
+
+    def predict(self, new_data: pd.DataFrame, *, seed: int | None = None, kind: str = "summary",
+                prob: float = 0.9) -> pd.DataFrame | np.ndarray:
+        """Predict outcomes for new assessments, with random effects and new groups.
+
+        ``new_data`` needs the person, time and group columns (and covariates).
+        Young people and groups seen in the fit keep their estimated effects;
+        new ones get effects drawn from the fitted population distribution, one
+        per posterior draw. Time is a number since referral in the model's unit,
+        or dates (counted from each young person's first row in ``new_data``).
+
+        ``kind="summary"``: a DataFrame per row (ordinal: probability of each
+        category and the expected category position; continuous: expected value)
+        with an interval of the predicted outcome. ``kind="draws"``: an array
+        (draws, rows) of predicted outcomes (category positions or values).
+        The same ``seed`` gives the same result.
+        """
+        from cseoutcomes.models.design import _time
+
+        d = self._design
+        spec = self.model
+        if kind not in ("summary", "draws"):
+            raise ModelError(f"kind={kind!r} is not understood", where="kind", hint="use 'summary' or 'draws'")
+        if not isinstance(new_data, pd.DataFrame):
+            raise DataError(f"new_data must be a pandas DataFrame, not {type(new_data).__name__}")
+        needed = [spec.person, spec.time, *spec.groups.values(), *spec.covariates]
+        missing = [c for c in dict.fromkeys(needed) if c not in new_data.columns]
+        if missing:
+            raise DataError(f"columns missing from new_data: {missing}", hint="give the columns the model was fitted on")
+        rng = np.random.default_rng(seed)
+        S = self.n_draws
+        n = len(new_data)
+        problems: list[str] = []
+        from cseoutcomes._tables import spreadsheet_rows
+
+        rownum = spreadsheet_rows(new_data)
+        person_text = new_data[spec.person].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+        t = _time(spec, new_data, pd.factorize(person_text)[0], rownum, problems)
+        if problems:
+            raise DataError("; ".join(problems), problems=problems)
+        params = self._params()
+
+        def effects(name: str, sd_name: str, labels: np.ndarray, text: np.ndarray) -> np.ndarray:
+            known = {str(v): i for i, v in enumerate(labels)}
+            out = np.zeros((S, len(text)))
+            fitted = self._draws(name)
+            new_labels = sorted({v for v in text if v not in known})
+            new_draws = {v: rng.standard_normal(S) * self._draws(sd_name) for v in new_labels}
+            for j, v in enumerate(text):
+                out[:, j] = fitted[:, known[v]] if v in known else new_draws[v]
+            return out
+
+        eta = effects("person_intercept", "person_sd", d.person_labels, person_text)
+        slope = np.repeat(params["slope"][:, None], n, axis=1)
+        if spec.person_slopes:
+            slope += effects("person_slope", "person_slope_sd", d.person_labels, person_text)
+        group_text = {lvl: new_data[col].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+                      for lvl, col in spec.groups.items()}
+        for child, parent in spec.nested.items():
+            group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child], strict=True)],
+                                         dtype=object)
+        for lvl in spec.slope_levels:
+            slope += effects(f"slope_{lvl}", f"slope_sd_{lvl}", d.groups[lvl].labels, group_text[lvl])
+        for lvl in spec.intercepts_by:
+            eta += effects(f"intercept_{lvl}", f"intercept_sd_{lvl}", d.groups[lvl].labels, group_text[lvl])
+        eta += slope * t[None, :]
+        if d.x_names:
+            X = self._covariates(new_data)
+            eta += params["beta"] @ X.T
+        if "intercept" in params:
+            eta += params["intercept"][:, None]
+        y = self._replicate(eta, rng)
+        if d.family != "ordinal":
+            y = d.y_center + d.y_scale * y
+        if kind == "draws":
+            return y
+        out = pd.DataFrame(index=new_data.index)
+        if d.family == "ordinal":
+            probs = num.ordinal_probabilities(eta, self._draws("cutpoints")[:, None, :]).mean(axis=0)
+            for k, cat in enumerate(d.categories):
+                out[f"p_{cat}"] = probs[:, k]
+            out["expected"] = probs @ np.arange(d.n_categories, dtype=float)
+        else:
+            out["expected"] = (d.y_center + d.y_scale * eta).mean(axis=0)
+        lo, hi = _interval(y, prob)
+        out["lower"], out["upper"] = lo, hi
+        out.attrs["interval"] = f"{prob:.0%} equal-tailed predictive interval"
+        return out
+
+    def _covariates(self, table: pd.DataFrame) -> np.ndarray:
+        d = self._design
+        cols = []
+        for c in self.model.covariates:
+            if c in d.covariate_levels:
+                text = table[c].astype("string").str.strip()
+                unknown = sorted(set(text.dropna()) - set(d.covariate_levels[c]) - {""})
+                if unknown or text.isna().any():
+                    raise DataError(f"column {c!r}: categories the model was not fitted on, or blanks",
+                                    hint=f"use the fitted categories of {c!r}")
+                for lev in d.covariate_levels[c][1:]:
+                    cols.append((text == lev).to_numpy(dtype=float, na_value=0.0))
+            else:
+                v = pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                if np.isnan(v).any():
+                    raise DataError(f"column {c!r}: blank or non-numeric covariate values in new_data")
+                cols.append(v)
+        X = np.column_stack(cols)
+        return (X - d.x_center) / np.where(d.x_scale > 0, d.x_scale, 1.0)
+
+    # --------------------------------------------------------------- checking
+
+    def _hyper(self) -> list[str]:
+        from cseoutcomes.models._pymc import hyper_names
+
+        return hyper_names(self.model, self._design.family)
+
+    def diagnostics(self, *, warn: bool = True) -> pd.DataFrame:
+        """R-hat, bulk and tail ESS of every hyper-parameter, and the sampler's divergences and tree depth.
+
+        The thresholds are R-hat <= 1.01 and bulk and tail ESS >= 400 (Vehtari
+        et al. 2021), no divergent transitions, and no transition at the
+        maximum tree depth. A :class:`ConvergenceWarning` names every failure.
+        ``attrs`` holds ``divergences``, ``max_treedepth_hits`` and ``ok``.
+        """
+        table = convergence_table(self._posterior, self._hyper())
+        table["ok"] = (table["r_hat"] <= RHAT_MAX) & (table["ess_bulk"] >= ESS_MIN) & (table["ess_tail"] >= ESS_MIN)
+        stats = self.idata["sample_stats"].to_dataset()
+        div = int(np.asarray(stats["diverging"]).sum()) if "diverging" in stats else 0
+        hits = int(np.asarray(stats["reached_max_treedepth"]).sum()) if "reached_max_treedepth" in stats else 0
+        table.attrs.update({"divergences": div, "max_treedepth_hits": hits,
+                            "draws": self.n_draws, "ok": bool(table["ok"].all() and div == 0 and hits == 0)})
+        if warn:
+            problems = self._problems(table)
+            if problems:
+                warnings.warn("the fit failed convergence checks: " + "; ".join(problems) +
+                              " (run longer with draws=/tune=, or target_ess=400; see fit.diagnostics())",
+                              ConvergenceWarning, stacklevel=2)
+        return table
+
+    @staticmethod
+    def _problems(table: pd.DataFrame) -> list[str]:
+        out = []
+        bad_r = table.index[table["r_hat"] > RHAT_MAX].tolist()
+        if bad_r:
+            out.append(f"R-hat > {RHAT_MAX} for {', '.join(bad_r)}")
+        bad_e = table.index[(table["ess_bulk"] < ESS_MIN) | (table["ess_tail"] < ESS_MIN)].tolist()
+        if bad_e:
+            out.append(f"ESS < {ESS_MIN:.0f} for {', '.join(bad_e)}")
+        if table.attrs.get("divergences"):
+            out.append(f"{table.attrs['divergences']} divergent transitions")
+        if table.attrs.get("max_treedepth_hits"):
+            out.append(f"{table.attrs['max_treedepth_hits']} transitions at the maximum tree depth")
+        return out
+
+    def _warn_if_not_converged(self) -> None:
+        self.diagnostics(warn=True)
+
+    def summary(self, prob: float = 0.9) -> pd.DataFrame:
+        """Posterior of every hyper-parameter: mean, sd, equal-tailed interval, R-hat and ESS.
+
+        Slopes are per unit of time (``model.time_unit``) on the latent scale.
+        """
+        names = [n for n in self._hyper() if n in self._posterior]
+        rows = []
+        for n in names:
+            arr = self._draws(n)
+            if arr.ndim == 1:
+                arr = arr[:, None]
+                labels = [n]
+            else:
+                dim = self._posterior[n].dims[2]
+                labels = [f"{n}[{c}]" for c in self._posterior[n].coords[dim].values]
+            s = _summarise(arr, prob)
+            for i, lab in enumerate(labels):
+                rows.append({"parameter": lab, **{k: float(v[i]) for k, v in s.items()}})
+        out = pd.DataFrame(rows).set_index("parameter")
+        diag = convergence_table(self._posterior, names)
+        out = out.join(diag[["r_hat", "ess_bulk", "ess_tail"]])
+        out.attrs["interval"] = f"{prob:.0%} equal-tailed"
+        return out
+
+    def compare(self, *others: ChangeFit, names: list[str] | None = None) -> pd.DataFrame:
+        """Compare this fit with others on the same rows by PSIS-LOO (arviz-stats ``compare``)."""
+        import arviz_stats as azs
+
+        fits = [self, *others]
+        if len(fits) < 2:
+            raise ModelError("compare needs at least one other fit", hint="fit.compare(other_fit)")
+        for f in others:
+            if not isinstance(f, ChangeFit):
+                raise ModelError(f"cannot compare with {type(f).__name__} (no log-likelihood)",
+                                 hint="compare fits from backend='pymc'")
+            if (self._design.family == "ordinal") != (f._design.family == "ordinal"):
+                raise ModelError("cannot compare a discrete (ordinal) with a continuous likelihood by LOO",
+                                 hint="compare models of the same outcome")
+            same_rows = f._design.n == self._design.n and np.array_equal(
+                np.asarray(f._design.rows).astype(str), np.asarray(self._design.rows).astype(str))
+            if not same_rows or not np.allclose(f._design.y, self._design.y):
+                raise ModelError("LOO compares models of the same outcome on the same rows; these fits differ",
+                                 hint="fit both models to the same table and outcome")
+        names = list(names) if names else [f.model.describe().split("  [")[0] for f in fits]
+        if len(names) != len(fits):
+            raise ModelError(f"{len(names)} names for {len(fits)} fits", where="names")
+        if len(set(names)) < len(names):
+            names = [f"{i}: {n}" for i, n in enumerate(names)]
+        trees = {}
+        for name, f in zip(names, fits, strict=True):
+            t = f.idata
+            if f._design.family != "ordinal" and f._design.y_scale != 1.0:
+                # put continuous log densities on the outcome's own scale, so the Jacobian is the same for all fits
+                t = t.copy()
+                t["log_likelihood"] = t["log_likelihood"].to_dataset() - np.log(f._design.y_scale)
+            trees[name] = t
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = azs.compare(trees)
+        messages = sorted({str(w.message).splitlines()[0] for w in caught})
+        if messages:
+            warnings.warn("LOO: " + " | ".join(messages), ConvergenceWarning, stacklevel=2)
+        return table
+
+    def loo(self):
+        """PSIS-LOO of this fit (arviz-stats ``ELPDData``)."""
+        import arviz_stats as azs
+
+        return azs.loo(self.idata)
+
+    # --------------------------------------------------------------- display
+
+    def _headline(self) -> list[str]:
+        d = self._design
+        m = self.meta
+        lines = [self.model.describe(),
+                 f"{d.n:,} assessments of {len(d.person_labels):,} young people; "
+                 + ", ".join(f"{len(g.labels)} {lvl}" for lvl, g in d.groups.items()),
+                 f"{m['sampler']}: {m['chains']} chains x {m['draws']} draws after {m['tune']} tuning; "
+                 f"{m['seconds']:.1f} s"]
+        if len(d.excluded):
+            lines.append(f"{len(d.excluded)} assessments left out (no outcome): see fit.excluded")
+        return lines
+
+    def __repr__(self) -> str:
+        ch = self.change()
+        lat = ch.loc[("latent", "year")]
+        out = ["<ChangeFit " + self._headline()[0] + ">"] + ["  " + s for s in self._headline()[1:]]
+        out.append(f"  change per year (latent): {lat['mean']:.3f} [{lat['lower']:.3f}, {lat['upper']:.3f}] "
+                   f"({ch.attrs['interval']}); P(improved) = {lat['p_improved']:.3f}")
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        diag = self.diagnostics(warn=False)
+        status = "all checks passed" if diag.attrs["ok"] else "; ".join(self._problems(diag))
+        colour = "#1b7837" if diag.attrs["ok"] else "#b2182b"
+        parts = [f"<div><strong>ChangeFit</strong> <code>{html.escape(self._headline()[0])}</code><br>",
+                 "<br>".join(html.escape(s) for s in self._headline()[1:]),
+                 f"<br><span style='color:{colour}'>Convergence: {html.escape(status)}</span>",
+                 "<h4>Change</h4>", self.change().to_html(float_format=lambda v: f"{v:.3f}"),
+                 "<h4>Population parameters</h4>", self.summary().to_html(float_format=lambda v: f"{v:.3f}")]
+        if self._design.person_closed is not None and self._design.person_closed.any():
+            parts += ["<h4>Closed cases at lower risk</h4>",
+                      self.proportion_lower_risk().to_html(float_format=lambda v: f"{v:.3f}", na_rep="")]
+        parts.append("</div>")
+        return "".join(parts)
+
+
+def _normalise_stats(stats) -> xr.Dataset:
+    """One set of names for the samplers' statistics: diverging, tree_depth, reached_max_treedepth."""
+    rename = {"depth": "tree_depth", "maxdepth_reached": "reached_max_treedepth", "divergences": "diverging"}
+    stats = stats.rename({k: v for k, v in rename.items() if k in stats and v not in stats})
+    keep = [v for v in ("diverging", "tree_depth", "reached_max_treedepth", "n_steps", "step_size", "energy", "lp")
+            if v in stats]
+    return stats[keep]
+
+
+def load_fit(path) -> ChangeFit:
+    """Read a fit written by :meth:`ChangeFit.save` (or ``cseoutcomes fit --out``)."""
+    import xarray as xr
+
+    try:
+        tree = xr.open_datatree(path, engine="h5netcdf").load()
+    except FileNotFoundError:
+        raise DataError("file not found", where=str(path), hint="give the path of a fit written by `cseoutcomes fit`") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"not a readable netCDF fit ({type(exc).__name__})", where=str(path),
+                        hint="give the path of a fit written by `cseoutcomes fit --out`") from None
+    return ChangeFit.from_datatree(tree)

@@ -1,0 +1,378 @@
+"""The change-model specification: what is modelled, on which columns, with which priors.
+
+:class:`ChangeModel` is a frozen pydantic model. It names an instrument and an
+outcome of that instrument; the outcome decides the family:
+
+* a band of a score (``"total_band"``), a ladder domain or any item on an
+  ordered response scale is modelled by a **cumulative-logit** (ordinal)
+  regression with a threshold between every pair of adjacent *declared*
+  categories, whether or not every category was observed;
+* a score (``"total"``) is continuous: **Gaussian** or **Student-t** errors.
+
+The linear predictor for assessment *i* of young person *p* at time *t* is::
+
+    eta_i = u_p + sum_g v_g[j_g(i)]  +  (beta + sum_l w_l[k_l(i)] (+ s_p)) * t_i  +  x_i' gamma
+
+with random intercepts ``u_p`` per young person, optional random intercepts
+``v_g`` per grouping level, random slopes of time ``w_l`` per grouping level
+(worker, service, area; nested or crossed), optional person slopes ``s_p`` and
+covariates. Every random effect is non-centred (``w = sd * z``, ``z ~ N(0, 1)``).
+
+Priors are written down in :class:`Priors` with their reasoning; every one can
+be overridden. Priors on slopes are stated **per year**, so a model means the
+same whether time is counted in months or quarters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cseoutcomes.errors import ModelError
+
+__all__ = ["ChangeModel", "Dirichlet", "Gamma", "HalfNormal", "Normal", "Priors"]
+
+TIME_UNITS = {"months": 12.0, "quarters": 4.0, "years": 1.0}
+"""Units of time and how many of each make a year."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Normal(_Frozen):
+    """Normal(mu, sigma)."""
+
+    mu: float = 0.0
+    sigma: float = Field(1.0, gt=0)
+
+
+class HalfNormal(_Frozen):
+    """Half-normal(sigma) for standard deviations."""
+
+    sigma: float = Field(1.0, gt=0)
+
+
+class Gamma(_Frozen):
+    """Gamma(alpha, beta) with rate beta (mean alpha / beta)."""
+
+    alpha: float = Field(2.0, gt=0)
+    beta: float = Field(0.1, gt=0)
+
+
+class Dirichlet(_Frozen):
+    """Induced Dirichlet prior on ordinal thresholds (Betancourt 2019).
+
+    The thresholds are given the prior implied by a Dirichlet(alpha, ..., alpha)
+    prior on the category probabilities of a young person with latent risk 0
+    (the average young person at referral). It is proper for every declared
+    category, so thresholds of categories nobody was observed in stay
+    identified by the prior rather than running off to infinity.
+    """
+
+    alpha: float = Field(1.0, gt=0)
+
+
+class Priors(_Frozen):
+    """Weakly informative default priors, each with its reasoning.
+
+    Latent scale: for ordinal outcomes the logit scale of the cumulative-logit
+    model; for continuous outcomes the outcome divided by its standard deviation
+    in the data (so the priors mean the same for any instrument), reported back
+    in the outcome's own units.
+
+    Attributes
+    ----------
+    thresholds
+        Induced Dirichlet(1): every category equally likely a priori for the
+        average young person at referral, which puts the thresholds where a
+        flat distribution over the declared categories would.
+    slope
+        Normal(0, 2.5) per year. A change of 2.5 logits in a year moves a young
+        person from the middle of a 4-band scale to its edge; the prior allows
+        that in either direction and rules out nothing plausible.
+    person_sd
+        Half-normal(2.5): between-person spread of latent risk at referral. On
+        the logit scale an SD of 2.5 already spans the whole of a short ordinal
+        scale; for continuous outcomes 2.5 outcome SDs is far wider than needed.
+    slope_sd
+        Half-normal(1) per year, for the SD of time slopes between workers,
+        services or areas. Differences between services of a logit a year are
+        large; the prior puts most mass below that and lets the data decide.
+        ``slope_sd_by`` overrides it for one level.
+    intercept_sd
+        Half-normal(1) for optional group intercepts (``intercepts_by``).
+    person_slope_sd
+        Half-normal(1) per year for optional person slopes.
+    intercept
+        Normal(0, 2.5) for the intercept of continuous outcomes (standardised
+        scale: the mean at referral within 2.5 SDs of the data mean).
+    sigma
+        Half-normal(1) for the residual SD of continuous outcomes (standardised).
+    nu
+        Gamma(2, 0.1) for the Student-t degrees of freedom (Juárez & Steel 2010):
+        mean 20, allowing heavy tails without forcing them.
+    covariates
+        Normal(0, 2.5) per standard deviation of each covariate (dummy columns:
+        per unit), the default of Gelman et al. (2008) for logistic regression.
+    """
+
+    thresholds: Dirichlet = Dirichlet()
+    slope: Normal = Normal(mu=0.0, sigma=2.5)
+    person_sd: HalfNormal = HalfNormal(sigma=2.5)
+    slope_sd: HalfNormal = HalfNormal(sigma=1.0)
+    slope_sd_by: dict[str, HalfNormal] = Field(default_factory=dict)
+    intercept_sd: HalfNormal = HalfNormal(sigma=1.0)
+    person_slope_sd: HalfNormal = HalfNormal(sigma=1.0)
+    intercept: Normal = Normal(mu=0.0, sigma=2.5)
+    sigma: HalfNormal = HalfNormal(sigma=1.0)
+    nu: Gamma = Gamma(alpha=2.0, beta=0.1)
+    covariates: Normal = Normal(mu=0.0, sigma=2.5)
+
+    def for_slope(self, level: str) -> HalfNormal:
+        return self.slope_sd_by.get(level, self.slope_sd)
+
+
+DEFAULT_GROUPS = {"worker": "worker", "service": "service", "area": "area"}
+
+
+class ChangeModel(_Frozen):
+    """Specification of a change model; :meth:`fit` it to an assessment table.
+
+    Parameters
+    ----------
+    instrument
+        Instrument id (``"cse-risk-indicators"``, ``"id@1.0.0"``).
+    outcome
+        ``"<score>_band"`` (ordinal bands of a score), a score id (continuous),
+        or an item id (ordinal over the item's declared categories; ladder
+        domains are items).
+    family
+        ``"auto"`` (ordinal for bands and items, Gaussian for scores),
+        ``"ordinal"``, ``"gaussian"`` or ``"student_t"``.
+    person
+        Column identifying the young person.
+    time
+        Column of assessment dates (time is then counted from each young
+        person's first assessment, the referral) or of numbers already counted
+        since referral in ``time_unit``.
+    time_unit
+        ``"months"`` (default), ``"quarters"`` or ``"years"``.
+    groups
+        Grouping level name -> column (default worker, service and area).
+        Levels whose column is absent from the data are an error; pass
+        ``groups={}`` for none.
+    slopes_by
+        Levels with random slopes of time (default: every level in ``groups``).
+    intercepts_by
+        Levels with random intercepts besides the young person (default none).
+    nested
+        Child level -> parent level, e.g. ``{"worker": "service"}``: the child's
+        labels are only unique within the parent. Levels not named are crossed.
+    person_slopes
+        Give each young person a random slope of time as well.
+    covariates
+        Further columns: numbers (centred and scaled internally) or categories
+        (one indicator per category but the first).
+    closure
+        Column whose non-blank value marks a case closed in the window (used by
+        :meth:`ChangeFit.proportion_lower_risk`).
+    direction
+        ``"higher_is_worse"`` or ``"higher_is_better"``. Default: from the
+        instrument's score (``change.direction``); needed for items no score
+        with a direction uses.
+    priors
+        :class:`Priors`.
+
+    Examples
+    --------
+    >>> import cseoutcomes as co
+    >>> m = co.ChangeModel(instrument="cse-risk-indicators", outcome="total_band")
+    >>> m.family_resolved, m.categories
+    ('ordinal', ('low', 'medium', 'high', 'significant'))
+    """
+
+    instrument: str
+    outcome: str
+    family: Literal["auto", "ordinal", "gaussian", "student_t"] = "auto"
+    person: str = "person_id"
+    time: str = "assessment_date"
+    time_unit: Literal["months", "quarters", "years"] = "months"
+    groups: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GROUPS))
+    slopes_by: tuple[str, ...] | None = None
+    intercepts_by: tuple[str, ...] = ()
+    nested: dict[str, str] = Field(default_factory=dict)
+    person_slopes: bool = False
+    covariates: tuple[str, ...] = ()
+    closure: str | None = "closure_reason"
+    direction: Literal["higher_is_worse", "higher_is_better"] | None = None
+    priors: Priors = Priors()
+
+    @model_validator(mode="after")
+    def _check(self) -> ChangeModel:
+        problems = []
+        levels = set(self.groups)
+        reserved = {"person", "occasion", "category", "cutpoint", "chain", "draw", "covariate"}
+        for level in levels & reserved:
+            problems.append(f"groups: level name {level!r} is reserved; call it something else")
+        for name, field in (("slopes_by", self.slopes_by or ()), ("intercepts_by", self.intercepts_by)):
+            for level in field:
+                if level not in levels:
+                    problems.append(f"{name}: {level!r} is not a level in groups ({sorted(levels)})")
+        for child, parent in self.nested.items():
+            if child not in levels or parent not in levels:
+                problems.append(f"nested: {child!r} -> {parent!r} must both be levels in groups ({sorted(levels)})")
+            elif child == parent:
+                problems.append(f"nested: {child!r} cannot be nested in itself")
+        for level in self.priors.slope_sd_by:
+            if level not in self.slope_levels:
+                problems.append(f"priors.slope_sd_by: {level!r} has no random slope")
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._resolve()  # unknown instrument, outcome or family fails here
+        return self
+
+    # ------------------------------------------------------------------ derived
+
+    @property
+    def slope_levels(self) -> tuple[str, ...]:
+        return tuple(self.groups) if self.slopes_by is None else tuple(self.slopes_by)
+
+    def get_instrument(self):
+        from cseoutcomes.instruments import get_instrument
+
+        return get_instrument(self.instrument)
+
+    def _resolve(self) -> dict[str, Any]:
+        """Work out what the outcome is: kind, family, categories, direction."""
+        inst = self.get_instrument()
+        name = self.outcome
+        score_ids = [s.id for s in inst.scores]
+        item_ids = [i.id for i in inst.items]
+        info: dict[str, Any] = {"instrument": inst}
+        if name.endswith("_band") and name[: -len("_band")] in score_ids:
+            s = inst.get_score(name[: -len("_band")])
+            if not s.bands:
+                raise ModelError(f"score {s.id!r} of {inst.key} has no bands", where="outcome",
+                                 hint=f"model the score itself: outcome={s.id!r}")
+            info.update(kind="band", score=s, categories=tuple(b.code for b in s.bands),
+                        labels=tuple(b.label for b in s.bands))
+            direction = s.change.direction if s.change else None
+        elif name in score_ids:
+            s = inst.get_score(name)
+            info.update(kind="score", score=s, categories=())
+            direction = s.change.direction if s.change else None
+        elif name in item_ids:
+            item = inst.get_item(name)
+            scale = inst.scale_of(item)
+            if scale.type == "nominal":
+                raise ModelError(f"item {name!r} is on a nominal scale, which has no order to model change on",
+                                 where="outcome", hint="choose an ordered item, a band or a score")
+            cats = tuple(c.code for c in scale.categories)
+            info.update(kind="item", item=item, scale=scale, categories=cats,
+                        labels=tuple(c.label or c.code for c in scale.categories))
+            direction = None
+            for s in inst.scores:
+                if s.change and any(i.id == name for i in inst.score_items(s)):
+                    direction = s.change.direction
+                    if item.reverse:
+                        direction = "higher_is_better" if direction == "higher_is_worse" else "higher_is_worse"
+                    break
+        else:
+            bands = [f"{s.id}_band" for s in inst.scores if s.bands]
+            raise ModelError(f"{name!r} is not a score, band or item of {inst.key}", where="outcome",
+                             hint=f"choose one of the scores {score_ids}, bands {bands} or an item id")
+        family = self.family
+        if family == "auto":
+            family = "gaussian" if info["kind"] == "score" else "ordinal"
+        if info["kind"] == "score" and family == "ordinal":
+            raise ModelError(f"{name!r} is a continuous score; an ordinal model needs ordered categories",
+                             where="family", hint=f"use outcome={name + '_band'!r} or family='gaussian'")
+        if info["kind"] != "score" and family != "ordinal":
+            raise ModelError(f"{name!r} is ordinal; family {family!r} would treat its categories as equally spaced numbers",
+                             where="family", hint="use family='ordinal' (or 'auto'), or model a score")
+        direction = self.direction or direction
+        if direction is None:
+            raise ModelError(f"no score of {inst.key} says whether higher {name!r} is better or worse",
+                             where="direction", hint="pass direction='higher_is_worse' or 'higher_is_better'")
+        info.update(family=family, direction=direction)
+        return info
+
+    @property
+    def family_resolved(self) -> str:
+        return self._resolve()["family"]
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self._resolve()["categories"]
+
+    @property
+    def direction_resolved(self) -> str:
+        return self._resolve()["direction"]
+
+    def describe(self) -> str:
+        """The model as a one-line formula, lme4 style."""
+        terms = ["time", "(1 | person)"]
+        if self.person_slopes:
+            terms[-1] = "(1 + time || person)"
+        terms += [f"(1 | {g})" for g in self.intercepts_by]
+        terms += [f"(0 + time | {g})" for g in self.slope_levels]
+        terms += list(self.covariates)
+        fam = {"ordinal": "cumulative logit", "gaussian": "Gaussian", "student_t": "Student-t"}[self.family_resolved]
+        return f"{self.outcome} ~ {' + '.join(terms)}  [{fam}; time in {self.time_unit}]"
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, data, *, backend: Literal["pymc", "statsmodels"] = "pymc", sampler: str | None = None,
+            draws: int = 1000, tune: int = 1000, chains: int = 2, cores: int | None = None,
+            seed: int | None = None, progress: bool = True, target_ess: float | None = None,
+            max_draws: int = 8000, **sampler_kwargs):
+        """Fit the model to an assessment table.
+
+        Parameters
+        ----------
+        data
+            One row per assessment: the instrument's item columns (or the
+            outcome column itself, e.g. ``total_band`` as scored), the person,
+            time, group and covariate columns.
+        backend
+            ``"pymc"`` (full Bayes, default) or ``"statsmodels"`` (REML
+            ``MixedLM``; continuous outcomes only).
+        sampler
+            ``"nutpie"`` (default when installed), ``"pymc"``, ``"numpyro"``
+            or ``"blackjax"`` (the last two need the ``jax`` extra).
+        draws, tune, chains, cores
+            Draws kept and tuning steps per chain; chains; processes.
+        seed
+            Seed for the sampler; the same seed gives the same draws.
+        progress
+            Show a progress bar while sampling.
+        target_ess
+            If given, keep sampling (doubling the draws, up to ``max_draws``)
+            until every hyper-parameter has R-hat <= 1.01 and bulk ESS >=
+            ``target_ess``.
+        **sampler_kwargs
+            Passed to the sampler.
+
+        Returns
+        -------
+        ChangeFit
+        """
+        from cseoutcomes.models.design import build_design
+
+        design = build_design(self, data)
+        if backend == "pymc":
+            from cseoutcomes.models._pymc import fit_pymc
+
+            return fit_pymc(self, design, sampler=sampler, draws=draws, tune=tune, chains=chains, cores=cores,
+                            seed=seed, progress=progress, target_ess=target_ess, max_draws=max_draws,
+                            **sampler_kwargs)
+        if backend == "statsmodels":
+            from cseoutcomes.models._statsmodels import fit_mixedlm
+
+            if sampler_kwargs or sampler is not None:
+                raise ModelError("the statsmodels backend has no sampler", where="sampler",
+                                 hint="drop sampler= and sampler options, or use backend='pymc'")
+            return fit_mixedlm(self, design)
+        raise ModelError(f"unknown backend {backend!r}", where="backend", hint="use 'pymc' or 'statsmodels'")
