@@ -110,8 +110,23 @@ class MixedLMFit:
         self.messages = messages
         self._block_rows = block_rows
         self._components = components
-        if messages or not result.converged:
-            warnings.warn("MixedLM: " + ("; ".join(messages) or "did not converge"), ConvergenceWarning, stacklevel=4)
+        vcomp = np.asarray(result.vcomp)
+        on_boundary = bool(len(vcomp)) and float(vcomp.min()) < 1e-8 * float(result.scale)
+        # statsmodels says "may be on the boundary" whenever its check is inconclusive; pass it on only
+        # when a variance component really is at zero
+        self.messages = [m for m in messages if "boundary" not in m or on_boundary]
+        if on_boundary and not any("boundary" in m for m in self.messages):
+            self.messages.append("a variance component is estimated at zero (the boundary)")
+        if self.messages or not result.converged:
+            warnings.warn("MixedLM: " + ("; ".join(self.messages) or "did not converge"), ConvergenceWarning,
+                          stacklevel=4)
+
+    @property
+    def llf(self) -> float:
+        """REML log-likelihood on the outcome's own scale (comparable with lme4's logLik(REML = TRUE))."""
+        d = self._design
+        p = len(self._exog_names)
+        return float(self.result.llf) - (d.n - p) * float(np.log(d.y_scale))
 
     @property
     def fe_params(self) -> pd.Series:
@@ -135,7 +150,7 @@ class MixedLMFit:
     def variance_components(self) -> pd.Series:
         """Random-effect and residual SDs in outcome units."""
         d = self._design
-        sd = np.sqrt(np.asarray(self.result.vcomp) * self.result.scale) * d.y_scale
+        sd = np.sqrt(np.asarray(self.result.vcomp)) * d.y_scale  # vcomp are variances, not relative to scale
         out = pd.Series(sd, index=[f"{n}_sd" if n != "person" else "person_sd" for n in self._vc_names])
         out["sigma"] = np.sqrt(self.result.scale) * d.y_scale
         return out
@@ -149,7 +164,7 @@ class MixedLMFit:
         sign = -1.0 if d.direction == "higher_is_worse" else 1.0
         rows = []
         unit = self.model.time_unit[:-1]
-        for per, f in ((unit, 1.0), ("year", d.t_per_year)):
+        for per, f in dict.fromkeys(((unit, 1.0), ("year", d.t_per_year))):
             rows.append({"scale": "outcome", "per": per, "mean": est * f, "sd": se * f,
                          "lower": (est - z * se) * f, "upper": (est + z * se) * f,
                          "p_improved": float(stats.norm.cdf(sign * est / se))})

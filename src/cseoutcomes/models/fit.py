@@ -276,7 +276,7 @@ class ChangeFit:
         rows = []
         unit = self.model.time_unit[:-1]
         for scale, draws in (("latent", slope), ("outcome", outcome)):
-            for per, factor in ((unit, 1.0), ("year", d.t_per_year)):
+            for per, factor in dict.fromkeys(((unit, 1.0), ("year", d.t_per_year))):
                 s = _summarise(draws * factor, prob)
                 rows.append({"scale": scale, "per": per, **{k: float(v) for k, v in s.items()},
                              "p_improved": float(np.mean(sign * draws > 0))})

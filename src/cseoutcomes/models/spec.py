@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cseoutcomes.errors import ModelError
+from cseoutcomes.instruments.schema import Instrument
 
 __all__ = ["ChangeModel", "Dirichlet", "Gamma", "HalfNormal", "Normal", "Priors"]
 
@@ -143,7 +144,9 @@ class ChangeModel(_Frozen):
     Parameters
     ----------
     instrument
-        Instrument id (``"cse-risk-indicators"``, ``"id@1.0.0"``).
+        Instrument id (``"cse-risk-indicators"``, ``"id@1.0.0"``) or an
+        :class:`~cseoutcomes.Instrument` (kept inside saved fits, so a fit of
+        a user's own instrument reads back without it being registered).
     outcome
         ``"<score>_band"`` (ordinal bands of a score), a score id (continuous),
         or an item id (ordinal over the item's declared categories; ladder
@@ -190,10 +193,10 @@ class ChangeModel(_Frozen):
     >>> import cseoutcomes as co
     >>> m = co.ChangeModel(instrument="cse-risk-indicators", outcome="total_band")
     >>> m.family_resolved, m.categories
-    ('ordinal', ('low', 'medium', 'high', 'significant'))
+    ('ordinal', ('not_at_risk', 'mild', 'moderate', 'significant'))
     """
 
-    instrument: str
+    instrument: str | Instrument
     outcome: str
     family: Literal["auto", "ordinal", "gaussian", "student_t"] = "auto"
     person: str = "person_id"
@@ -239,7 +242,9 @@ class ChangeModel(_Frozen):
     def slope_levels(self) -> tuple[str, ...]:
         return tuple(self.groups) if self.slopes_by is None else tuple(self.slopes_by)
 
-    def get_instrument(self):
+    def get_instrument(self) -> Instrument:
+        if isinstance(self.instrument, Instrument):
+            return self.instrument
         from cseoutcomes.instruments import get_instrument
 
         return get_instrument(self.instrument)

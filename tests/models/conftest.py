@@ -1,0 +1,64 @@
+"""Instruments and published data sets for the change-model tests.
+
+sleepstudy.csv: reaction times of 18 subjects over 10 days of sleep restriction
+(Belenky G et al. 2003, "Patterns of performance degradation and restoration
+during sleep restriction and subsequent recovery", J Sleep Res 12:1-12), as
+tabulated in the lme4 R package and used by Bates et al. (2015, J Stat Softw
+67(1), doi:10.18637/jss.v067.i01) for its worked examples. Data only.
+
+wine.csv: bitterness ratings (1-5) of wines by 9 judges under two temperatures
+and two contact conditions (Randall J 1989, "The analysis of sensory data by
+generalised linear model", Biometrical Journal 31:781-793), as used by
+Christensen's "A Tutorial on fitting Cumulative Link Mixed Models with clmm2
+from the ordinal Package" for its worked example. Data only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cseoutcomes import Instrument
+
+DATA = Path(__file__).parent / "data"
+
+_CITE = [{"text": "Test instrument for cseoutcomes' own tests."}]
+_LICENCE = {"name": "CC0-1.0", "wording_may_ship": True}
+
+
+def sleep_instrument() -> Instrument:
+    """A continuous 'reaction' score; the data carry the score itself."""
+    return Instrument.from_dict({
+        "id": "sleep-reaction", "version": "1.0.0", "title": "Reaction time", "kind": "distance_travelled",
+        "citation": _CITE, "licence": _LICENCE,
+        "response_scales": {"ms": {"type": "ordinal", "categories": [
+            {"code": str(v), "value": v} for v in range(0, 5)]}},
+        "items": [{"id": "reaction_item", "label": "placeholder item", "scale": "ms"}],
+        "scores": [{"id": "reaction", "label": "Reaction time (ms)", "method": "sum",
+                    "change": {"direction": "higher_is_worse"}}],
+    })
+
+
+def wine_instrument() -> Instrument:
+    """One 1-5 rating item, higher = more bitter (taken as 'worse')."""
+    return Instrument.from_dict({
+        "id": "wine-bitterness", "version": "1.0.0", "title": "Bitterness rating", "kind": "distance_travelled",
+        "citation": _CITE, "licence": _LICENCE,
+        "response_scales": {"five": {"type": "ordinal", "categories": [
+            {"code": str(v), "value": v} for v in range(1, 6)]}},
+        "items": [{"id": "rating", "label": "Bitterness", "scale": "five"}],
+        "scores": [{"id": "bitterness", "label": "Bitterness", "method": "sum",
+                    "change": {"direction": "higher_is_worse"}}],
+    })
+
+
+@pytest.fixture
+def sleepstudy() -> pd.DataFrame:
+    return pd.read_csv(DATA / "sleepstudy.csv", dtype={"Subject": str})
+
+
+@pytest.fixture
+def wine() -> pd.DataFrame:
+    return pd.read_csv(DATA / "wine.csv", dtype={"rating": str, "judge": str})

@@ -1,0 +1,143 @@
+"""The model's pieces in NumPy, checked against closed forms and against the PyMC graph."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from scipy.special import expit, logit
+
+from cseoutcomes.models import _numeric as num
+
+
+def _naive_logp(y, eta, cut):
+    """Direct definition: log(F(c_k - eta) - F(c_{k-1} - eta)) with the logistic CDF F."""
+    pad = np.r_[-np.inf, cut, np.inf]
+    return np.log(stats.logistic.cdf(pad[y + 1] - eta) - stats.logistic.cdf(pad[y] - eta))
+
+
+def test_ordinal_logp_matches_the_definition():
+    rng = np.random.default_rng(1)
+    cut = np.array([-1.5, 0.2, 2.0])
+    eta = rng.normal(0, 2, 200)
+    y = rng.integers(0, 4, 200)
+    np.testing.assert_allclose(num.ordinal_logp(y, eta, cut), _naive_logp(y, eta, cut), rtol=1e-10)
+
+
+def test_ordinal_logp_stays_accurate_far_in_the_tails():
+    # P(y = 0 | eta = 40) = F(-1 - 40) = exp(-41) / (1 + exp(-41)): the direct formula is fine here,
+    # but for a middle category far from eta F(a) - F(b) underflows to 0 while the stable form does not
+    cut = np.array([-1.0, 1.0])
+    assert num.ordinal_logp(np.array([0]), np.array([40.0]), cut)[0] == pytest.approx(-41.0, abs=1e-12)
+    lp = num.ordinal_logp(np.array([1]), np.array([-60.0]), cut)[0]
+    # log(F(61) - F(59)) = log F(61) + log F(-59) + log(1 - e^-2) ~= -59 + log(1 - e^-2)
+    assert lp == pytest.approx(-59 + np.log1p(-np.exp(-2.0)), abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-6, 6), min_size=1, max_size=6, unique=True), st.floats(-10, 10))
+def test_category_probabilities_sum_to_one_and_match_logp(cuts, eta):
+    cut = np.sort(np.array(cuts))
+    if np.any(np.diff(cut) < 1e-6):
+        return
+    p = num.ordinal_probabilities(np.array([eta]), cut)[0]
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.all(p >= 0)
+    K = len(cut) + 1
+    lp = num.ordinal_logp(np.arange(K), np.full(K, eta), cut)
+    np.testing.assert_allclose(np.exp(lp), p, rtol=1e-7, atol=1e-300)
+    assert num.ordinal_expected(np.array([[eta]]), cut[None, :])[0, 0] == pytest.approx(p @ np.arange(K))
+
+
+def test_ordinal_sample_reproduces_the_category_probabilities():
+    rng = np.random.default_rng(7)
+    cut = np.array([-1.0, 0.5, 2.0])
+    eta = np.full(200_000, 0.3)
+    draws = num.ordinal_sample(eta, cut, rng)
+    expected = num.ordinal_probabilities(np.array([0.3]), cut)[0]
+    observed = np.bincount(draws, minlength=4) / len(draws)
+    # binomial standard error at n = 200,000 is at most 0.0011
+    np.testing.assert_allclose(observed, expected, atol=0.005)
+
+
+def test_induced_dirichlet_with_two_categories_is_a_beta_on_the_logit_scale():
+    # K = 2: p1 = F(c) ~ Beta(a, a), so the density of c is Beta(F(c); a, a) * F'(c) (change of variables)
+    a = 2.5
+    c = np.linspace(-4, 4, 9)
+    ours = num.induced_dirichlet_logp(c[:, None], a)
+    direct = stats.beta.logpdf(expit(c), a, a) + np.log(expit(c) * (1 - expit(c)))
+    np.testing.assert_allclose(ours - ours[0], direct - direct[0], atol=1e-10)
+
+
+def test_induced_dirichlet_with_three_categories_matches_a_numerical_jacobian():
+    # Dirichlet density of p = (F(c1), F(c2) - F(c1), 1 - F(c2)) times |d(p1, p2)/d(c1, c2)| by finite differences
+    a = 1.7
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        c = np.sort(rng.normal(0, 1.5, 2))
+
+        def p12(cc):
+            return np.array([expit(cc[0]), expit(cc[1]) - expit(cc[0])])
+
+        h = 1e-6
+        J = np.column_stack([(p12(c + h * e) - p12(c - h * e)) / (2 * h) for e in np.eye(2)])
+        p = np.r_[p12(c), 1 - expit(c[1])]
+        direct = stats.dirichlet.logpdf(p, [a, a, a]) + np.log(abs(np.linalg.det(J)))
+        c0 = np.array([-0.5, 0.5])
+        p0 = np.r_[expit(c0[0]), expit(c0[1]) - expit(c0[0]), 1 - expit(c0[1])]
+        J0 = np.array([[expit(c0[0]) * (1 - expit(c0[0])), 0],
+                       [-expit(c0[0]) * (1 - expit(c0[0])), expit(c0[1]) * (1 - expit(c0[1]))]])
+        direct0 = stats.dirichlet.logpdf(p0, [a, a, a]) + np.log(abs(np.linalg.det(J0)))
+        ours = num.induced_dirichlet_logp(c, a) - num.induced_dirichlet_logp(c0, a)
+        assert ours == pytest.approx(direct - direct0, abs=1e-6)
+
+
+def test_cutpoints_from_probabilities_inverts_the_category_probabilities():
+    p = np.array([0.1, 0.2, 0.3, 0.4])
+    cut = num.cutpoints_from_probabilities(p)
+    np.testing.assert_allclose(cut, logit(np.cumsum(p)[:-1]))
+    np.testing.assert_allclose(num.ordinal_probabilities(np.array([0.0]), cut)[0], p)
+
+
+@pytest.mark.parametrize("family", ["ordinal", "gaussian", "student_t"])
+def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family):
+    """The sampled model (PyMC) and the post-processing (NumPy) must be the same model."""
+    import pymc as pm  # noqa: F401  (the graph needs it)
+
+    from cseoutcomes.models import ChangeModel
+    from cseoutcomes.models._pymc import build_pymc_model
+    from cseoutcomes.models.design import build_design
+    from cseoutcomes.models.fit import ChangeFit
+    from cseoutcomes.simulate import hub_and_spoke
+
+    sim = hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
+    outcome = "total_band" if family == "ordinal" else "total"
+    table = sim.assessments.assign(age_c=sim.assessments["age"])
+    m = ChangeModel(instrument="cse-risk-indicators", outcome=outcome, family=family, person_slopes=True,
+                    intercepts_by=("service",), covariates=("age_c",))
+    d = build_design(m, table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build_pymc_model(m, d)
+        rng = np.random.default_rng(11)
+        point = {v.name: rng.normal(0, 0.5, size=np.shape(model.initial_point()[v.name]))
+                 for v in model.value_vars}
+        if family == "ordinal":
+            lik = model.compile_logp(vars=[p for p in model.potentials if p.name == "y_loglik"], sum=True)(point)
+        else:
+            lik = model.compile_logp(vars=[model["y"]], sum=True)(point)
+        names = [v for v in ("slope", "person_intercept", "person_slope", "slope_worker", "slope_service",
+                             "slope_area", "intercept_service", "beta", "cutpoints", "intercept", "sigma", "nu")
+                 if v in model.named_vars]
+        outs = model.replace_rvs_by_values([model[n] for n in names])
+        values = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")(point)
+    params = {n: np.asarray(v)[None, ...] for n, v in zip(names, values, strict=True)}
+    fit = ChangeFit(None, m, d, {})
+    fit._posterior = None
+    fit._draw_cache = dict(params)
+    fit._draw_cache["eta"] = num.linear_predictor(params, d)
+    assert fit._loglik().sum() == pytest.approx(float(lik), rel=1e-9)
