@@ -116,13 +116,71 @@ def test_score_missing_file_is_exit_2(capsys, tmp_path):
     assert code == 2 and "no such file" in err
 
 
-def test_demo_prints_scores_and_the_naive_share(capsys):
+@pytest.mark.slow
+def test_demo_simulates_fits_and_prints_naive_beside_modelled(capsys):
     code, out, _ = run(capsys, "demo")
     assert code == 0
-    assert "18 invented assessments of 6 young people" in out
-    assert "Naive summary:" in out
-    # pseudonymous identifiers are never printed, even invented ones
-    assert "YP-A" not in out
+    assert "naive share, as usually reported" in out
+    assert "share in a lower latent band (model)" in out
+    assert "truly in a lower band (simulation truth)" in out
+    # pseudonymous identifiers are never printed, even simulated ones
+    assert "YP0" not in out and "W01" not in out
+
+
+@pytest.fixture(scope="module")
+def small_export(tmp_path_factory):
+    from cseoutcomes.simulate import hub_and_spoke
+
+    path = tmp_path_factory.mktemp("export") / "export.csv"
+    hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6).assessments.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+def test_fit_then_summarize(capsys, small_export, tmp_path):
+    out_path = tmp_path / "fit.nc"
+    code, out, err = run(capsys, "fit", str(small_export), "-i", "cse-risk-indicators", "--outcome", "total_band",
+                         "--groups", "service,worker", "--out", str(out_path), "--draws", "200", "--tune", "200",
+                         "--seed", "1", "--no-progress")
+    assert code == 0, err
+    assert "total_band ~ time + (1 | person) + (0 + time | service) + (0 + time | worker)" in out
+    assert out_path.exists()
+    code, again, _ = run(capsys, "summarize", str(out_path))
+    assert code == 0
+    for text in ("Change (90% intervals)", "Population parameters", "Closed cases at lower risk", "naive"):
+        assert text in again
+    assert "YP0" not in out + again and "W01" not in out + again
+
+
+def test_fit_with_statsmodels_writes_json(capsys, small_export, tmp_path):
+    out_path = tmp_path / "fit.json"
+    code, out, err = run(capsys, "fit", str(small_export), "-i", "cse-risk-indicators", "--outcome", "total",
+                         "--backend", "statsmodels", "--out", str(out_path))
+    assert code == 0, err
+    payload = json.loads(out_path.read_text())
+    assert payload["model"]["outcome"] == "total"
+    assert {"slope", "person_sd", "sigma"} <= set(payload["estimates"])
+
+
+@pytest.mark.parametrize(("extra", "fragment", "status"), [
+    (["--outcome", "totl", "--out", "x.nc"], "is not a score, band or item", 2),
+    (["--outcome", "total_band", "--backend", "statsmodels"], "linear mixed models only", 2),
+    (["--outcome", "total_band"], "--out is required", 1),
+    (["--outcome", "total_band", "--groups", "hub", "--out", "x.nc"], "unknown level 'hub'", 1),
+])
+def test_fit_mistakes_are_one_line_errors(capsys, small_export, extra, fragment, status):
+    code, _, err = run(capsys, "fit", str(small_export), "-i", "cse-risk-indicators", *extra)
+    assert code == status
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0]
+
+
+def test_summarize_a_file_that_is_not_a_fit(capsys, tmp_path):
+    bad = tmp_path / "bad.nc"
+    bad.write_text("hello")
+    code, _, err = run(capsys, "summarize", str(bad))
+    assert code == 1
+    assert "not a readable netCDF fit" in err and len(err.strip().splitlines()) == 1
 
 
 def test_instruments_check_on_a_user_definition(capsys, tmp_path):

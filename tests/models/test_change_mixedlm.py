@@ -51,7 +51,7 @@ NESTED_LME4 = {
     # REML = TRUE, control = lmerControl(optimizer = "Nelder_Mead")) on nested_growth() written to CSV.
     # (bobyqa stops early with max|grad| 0.0037 at 3.83031, 0.46523, 0.61463, 3.02818: same to 1e-3.)
     "intercept": 20.1726631801, "slope": -0.8207256117,
-    "person_sd": 3.8300092850, "slope_worker_sd": 0.4652948456, "slope_service_sd": 0.6141041443,
+    "person_sd": 3.8300092850, "slope_sd_worker": 0.4652948456, "slope_sd_service": 0.6141041443,
     "sigma": 3.0282545851, "loglik": -3305.71091757,
     # ranef(fm)$service for S0, S1, S2 (bobyqa fit)
     "service_blup": [-0.30692447986, -0.34021808704, 0.05575593121],
@@ -75,7 +75,7 @@ def test_nested_random_slopes_match_lme4(nested):
     fe, vc = fit.fe_params, fit.variance_components
     assert fe["intercept"] == pytest.approx(NESTED_LME4["intercept"], abs=1e-4)
     assert fe["slope"] == pytest.approx(NESTED_LME4["slope"], abs=1e-4)
-    for name in ("person_sd", "slope_worker_sd", "slope_service_sd", "sigma"):
+    for name in ("person_sd", "slope_sd_worker", "slope_sd_service", "sigma"):
         assert vc[name] == pytest.approx(NESTED_LME4[name], rel=1e-3), name
     assert fit.llf == pytest.approx(NESTED_LME4["loglik"], abs=1e-4)
     groups = fit.by_group("service")

@@ -5,6 +5,18 @@ a model is fitted.
 """
 
 from cseoutcomes.models.fit import ChangeFit, load_fit
+from cseoutcomes.models.simulation import draw_prior, simulate_outcomes
 from cseoutcomes.models.spec import ChangeModel, Dirichlet, Gamma, HalfNormal, Normal, Priors
 
-__all__ = ["ChangeFit", "ChangeModel", "Dirichlet", "Gamma", "HalfNormal", "Normal", "Priors", "load_fit"]
+__all__ = [
+    "ChangeFit",
+    "ChangeModel",
+    "Dirichlet",
+    "Gamma",
+    "HalfNormal",
+    "Normal",
+    "Priors",
+    "draw_prior",
+    "load_fit",
+    "simulate_outcomes",
+]

@@ -92,6 +92,14 @@ def fit_mixedlm(spec: ChangeModel, design: Design) -> MixedLMFit:
     return MixedLMFit(spec, design, result, exog_names, names, messages, block_rows, components)
 
 
+def _sd_name(component: str) -> str:
+    """Variance component -> the name of its SD in the Bayesian posterior (person_sd, slope_sd_worker, ...)."""
+    if component in ("person", "person_slope"):
+        return f"{component}_sd"
+    kind, _, level = component.partition("_")
+    return f"{kind}_sd_{level}"
+
+
 class MixedLMFit:
     """A REML fit of the continuous change model (statsmodels ``MixedLM``).
 
@@ -151,7 +159,7 @@ class MixedLMFit:
         """Random-effect and residual SDs in outcome units."""
         d = self._design
         sd = np.sqrt(np.asarray(self.result.vcomp)) * d.y_scale  # vcomp are variances, not relative to scale
-        out = pd.Series(sd, index=[f"{n}_sd" if n != "person" else "person_sd" for n in self._vc_names])
+        out = pd.Series(sd, index=[_sd_name(n) for n in self._vc_names])
         out["sigma"] = np.sqrt(self.result.scale) * d.y_scale
         return out
 

@@ -185,8 +185,12 @@ def _score_quietly(score, table, inst, score_id):
                         hint="run `cseoutcomes validate` and fit the valid rows") from None
 
 
-def build_design(model: ChangeModel, data: pd.DataFrame) -> Design:
-    """Check ``data`` against ``model`` and build the arrays to fit."""
+def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: bool = True) -> Design:
+    """Check ``data`` against ``model`` and build the arrays to fit.
+
+    With ``require_outcome=False`` a table without the outcome column is
+    accepted (for simulating outcomes on its design); the outcome is then 0.
+    """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}",
                         hint="read the table with cseoutcomes.data.read_table or read_assessments(...).valid")
@@ -220,7 +224,11 @@ def build_design(model: ChangeModel, data: pd.DataFrame) -> Design:
     for child, parent in model.nested.items():
         group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child], strict=True)],
                                      dtype=object)
-    y, no_outcome = _outcome(model, info, table, rownum, problems)
+    if require_outcome or model.outcome in table.columns:
+        y, no_outcome = _outcome(model, info, table, rownum, problems)
+    else:
+        y, no_outcome = np.zeros(len(table), dtype=int if info["family"] == "ordinal" else float), \
+            np.zeros(len(table), bool)
 
     X_cols: list[np.ndarray] = []
     x_names: list[str] = []
@@ -288,7 +296,7 @@ def build_design(model: ChangeModel, data: pd.DataFrame) -> Design:
     if info["family"] != "ordinal":
         y = y.astype(float)
         y_center = float(np.mean(y))
-        y_scale = float(np.std(y)) or 1.0
+        y_scale = float(np.std(y)) or 1.0  # a constant outcome (or none yet): unit scale
     else:
         y = y.astype(np.int64)
     tk = t[keep]
