@@ -120,7 +120,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person-slopes", action="store_true", help="give each young person a random slope")
     p.add_argument("--covariates", metavar="COLS", default="", help="comma-separated covariate columns")
     p.add_argument("--draws", type=int, default=1000)
-    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: nutpie 300, others 1000)")
     p.add_argument("--chains", type=int, default=2)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--target-ess", type=float, default=None, metavar="N",
@@ -447,7 +447,7 @@ def _cmd_demo(args) -> int:
     print("   (under a minute: the model is compiled, then 2 chains are run until every population parameter has "
           "R-hat <= 1.01 and ESS >= 400)")
     data = report.valid.assign(total_band=scores["total_band"])
-    fit = model.fit(data, seed=0, draws=1000, tune=1000, target_ess=400, progress=sys.stderr.isatty())
+    fit = model.fit(data, seed=0, draws=300, target_ess=400, progress=sys.stderr.isatty())
     diag = fit.diagnostics(warn=False)
     print(f"   {fit.meta['seconds']:.0f} s; convergence: "
           + ("all checks passed" if diag.attrs["ok"] else "; ".join(fit._problems(diag))))

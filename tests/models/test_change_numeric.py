@@ -138,8 +138,7 @@ def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family):
     params = {n: np.asarray(v)[None, ...] for n, v in zip(names, values, strict=True)}
     fit = ChangeFit(None, m, d, {})
     fit._posterior = None
-    fit._draw_cache = dict(params)
-    fit._draw_cache["eta"] = num.linear_predictor(params, d)
+    fit._param_cache = params
     assert fit._loglik().sum() == pytest.approx(float(lik), rel=1e-9)
 
 

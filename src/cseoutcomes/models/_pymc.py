@@ -115,13 +115,18 @@ def hyper_names(spec: ChangeModel, family: str) -> list[str]:
     return names
 
 
+def _stored(model) -> list[str]:
+    """Variables kept in the trace: everything but the non-centred z_* (their scaled versions are kept)."""
+    return [v.name for v in [*model.free_RVs, *model.deterministics] if not v.name.startswith("z_")]
+
+
 def _sample_once(model, *, sampler: str, draws: int, tune: int, chains: int, cores: int | None, seed: int | None,
                  progress: bool, compiled=None, **kwargs):
     if sampler == "nutpie":
         import nutpie
 
         if compiled is None:
-            compiled = nutpie.compile_pymc_model(model)
+            compiled = nutpie.compile_pymc_model(model, var_names=_stored(model))
         dt = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores or chains,
                            seed=seed if seed is not None else np.random.SeedSequence().entropy % (2**63),
                            progress_bar=progress, save_warmup=False, **kwargs)
@@ -129,14 +134,15 @@ def _sample_once(model, *, sampler: str, draws: int, tune: int, chains: int, cor
     import pymc as pm
 
     dt = pm.sample(draws, tune=tune, chains=chains, cores=cores or chains, random_seed=seed, model=model,
-                   nuts_sampler=sampler, progressbar=progress, compute_convergence_checks=False, **kwargs)
+                   nuts_sampler=sampler, progressbar=progress, compute_convergence_checks=False,
+                   var_names=_stored(model), **kwargs)
     return dt, None
 
 
 def fit_pymc(spec: ChangeModel, design: Design, *, sampler: str | None, draws: int, tune: int, chains: int,
              cores: int | None, seed: int | None, progress: bool, target_ess: float | None, max_draws: int,
              **kwargs):
-    from cseoutcomes.models.fit import ChangeFit, convergence_table
+    from cseoutcomes.models.fit import ChangeFit
 
     sampler = sampler or default_sampler()
     if sampler not in SAMPLERS:
@@ -153,6 +159,8 @@ def fit_pymc(spec: ChangeModel, design: Design, *, sampler: str | None, draws: i
         if importlib.util.find_spec("nutpie") is None:
             raise ModelError("sampler 'nutpie' is not installed", where="sampler",
                              hint="pip install nutpie, or use sampler='pymc'")
+    if tune is None:
+        tune = 300 if sampler == "nutpie" else 1000
     for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
         if int(value) < 1:
             raise ModelError(f"{name} must be at least 1, not {value}", where=name)
@@ -202,28 +210,32 @@ def _nutpie_until_converged(model, names, *, draws, tune, chains, cores, seed, p
     """
     import nutpie
 
-    compiled = nutpie.compile_pymc_model(model)
+    compiled = nutpie.compile_pymc_model(model, var_names=_stored(model))
     sampler = nutpie.sample(compiled, draws=max_draws, tune=tune, chains=chains, cores=cores or chains,
                             seed=seed if seed is not None else int(np.random.SeedSequence().entropy % (2**63)),
                             progress_bar=progress, save_warmup=False, blocking=False, **kwargs)
     checked = 0
+    finished = False
     try:
         while True:
             time.sleep(poll_seconds)
             trace = sampler.inspect()
             n_valid = _complete_draws(trace)
             if n_valid >= max_draws:
+                finished = True
                 break
             if n_valid < draws or n_valid < checked * 1.1:
                 continue
             checked = n_valid
-            post = trace["posterior"].to_dataset().isel(draw=slice(0, n_valid))
+            post = trace["posterior"].to_dataset()[names].isel(draw=slice(0, n_valid))
+            trace = None  # each inspect() is a copy of the whole trace so far: free it before the next
             if _converged(post, names, target_ess):
                 break
     except BaseException:
         sampler.cancel()
         raise
-    trace = sampler.abort() if _complete_draws(sampler.inspect()) < max_draws else sampler.wait()
+    trace = None
+    trace = sampler.wait() if finished else sampler.abort()
     n_valid = _complete_draws(trace)
     import xarray as xr
 

@@ -95,6 +95,7 @@ class ChangeFit:
         self._design = design
         self.meta = meta
         self._draw_cache: dict[str, np.ndarray] = {}
+        self._param_cache: dict[str, np.ndarray] | None = None
 
     # --------------------------------------------------------------- building
 
@@ -214,44 +215,46 @@ class ChangeFit:
         return self._draw_cache[name]
 
     def _params(self) -> dict[str, np.ndarray]:
-        out = {}
-        for name in self._posterior.data_vars:
-            name = str(name)
-            if name.startswith("z_"):
-                continue
-            out[name] = self._draws(name)
-        return out
+        if self._param_cache is None:
+            self._param_cache = {str(n): self._draws(str(n)) for n in self._posterior.data_vars
+                                 if not str(n).startswith("z_")}
+        return self._param_cache
+
+    def _chunks(self, size: int = 256):
+        """Parameter draws in blocks, so (draws x assessments) arrays stay small whatever the run length."""
+        params = self._params()
+        total = len(params["slope"])
+        for start in range(0, total, size):
+            sl = slice(start, start + size)
+            yield sl, {k: v[sl] for k, v in params.items()}
 
     @property
     def n_draws(self) -> int:
         return int(self._posterior.sizes["chain"] * self._posterior.sizes["draw"])
 
-    def _eta(self) -> np.ndarray:
-        if "eta" not in self._draw_cache:
-            self._draw_cache["eta"] = num.linear_predictor(self._params(), self._design)
-        return self._draw_cache["eta"]
+    def _eta(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Linear predictor (draws x rows) for the given rows (all rows: use _chunks for long runs)."""
+        return num.linear_predictor(self._params(), self._design, rows=rows)
 
     def _loglik(self) -> np.ndarray:
-        d = self._design
-        eta = self._eta()
-        if d.family == "ordinal":
-            return num.ordinal_logp(d.y, eta, self._draws("cutpoints"))
         from scipy import stats
 
-        sigma = self._draws("sigma")[:, None]
-        if d.family == "student_t":
-            return stats.t.logpdf(d.y_std[None, :], df=self._draws("nu")[:, None], loc=eta, scale=sigma)
-        return stats.norm.logpdf(d.y_std[None, :], loc=eta, scale=sigma)
+        d = self._design
+        out = np.empty((len(self._params()["slope"]), d.n))
+        for sl, p in self._chunks():
+            eta = num.linear_predictor(p, d)
+            if d.family == "ordinal":
+                out[sl] = num.ordinal_logp(d.y, eta, p["cutpoints"])
+            elif d.family == "student_t":
+                out[sl] = stats.t.logpdf(d.y_std[None, :], df=p["nu"][:, None], loc=eta, scale=p["sigma"][:, None])
+            else:
+                out[sl] = stats.norm.logpdf(d.y_std[None, :], loc=eta, scale=p["sigma"][:, None])
+        return out
 
     def _improve_sign(self) -> float:
         """-1 when a fall in the outcome is an improvement (risk), +1 when a rise is."""
         return -1.0 if self._design.direction == "higher_is_worse" else 1.0
 
-    def _expected_outcome(self, eta: np.ndarray) -> np.ndarray:
-        d = self._design
-        if d.family == "ordinal":
-            return num.ordinal_expected(eta, self._draws("cutpoints"))
-        return d.y_center + d.y_scale * eta
 
     # --------------------------------------------------------------- estimands
 
@@ -268,10 +271,14 @@ class ChangeFit:
         d = self._design
         slope = self._draws("slope")
         sign = self._improve_sign()
-        eta = self._eta()
-        after = eta + num.row_slopes(self._params(), d)
-        outcome = (self._expected_outcome(after) - self._expected_outcome(eta)).mean(axis=1)
-        if d.family != "ordinal":
+        if d.family == "ordinal":
+            outcome = np.empty(len(slope))
+            for sl, p in self._chunks():
+                eta = num.linear_predictor(p, d)
+                after = eta + num.row_slopes(p, d)
+                outcome[sl] = (num.ordinal_expected(after, p["cutpoints"])
+                               - num.ordinal_expected(eta, p["cutpoints"])).mean(axis=1)
+        else:
             outcome = slope * d.y_scale
         rows = []
         unit = self.model.time_unit[:-1]
@@ -284,16 +291,16 @@ class ChangeFit:
         out.attrs["interval"] = f"{prob:.0%} equal-tailed"
         return out
 
-    def _person_change(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Latent change from each person's first to last assessment: (S, P) draws, first, last rows, counts."""
+    def _person_change(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each person's first and last assessment: latent change (S, P), first, last rows, counts, eta there."""
         d = self._design
         order = np.lexsort((d.t, d.person))
         p_sorted = d.person[order]
         starts = np.r_[0, np.flatnonzero(np.diff(p_sorted)) + 1]
         ends = np.r_[starts[1:], len(order)] - 1
         first, last = order[starts], order[ends]
-        eta = self._eta()
-        return eta[:, last] - eta[:, first], first, last, ends - starts + 1
+        eta_first, eta_last = self._eta(first), self._eta(last)
+        return eta_last - eta_first, first, last, ends - starts + 1, eta_first, eta_last
 
     def prob_improved(self, prob: float = 0.9) -> pd.DataFrame:
         """Each young person's posterior probability that their latent risk fell (or wellbeing rose).
@@ -305,7 +312,7 @@ class ChangeFit:
         single assessment get NaN: nothing was observed to change.
         """
         d = self._design
-        delta, first, last, counts = self._person_change()
+        delta, first, last, counts, _, _ = self._person_change()
         sign = self._improve_sign()
         p = np.mean(sign * delta > 0, axis=0)
         p = np.where(counts > 1, p, np.nan)
@@ -345,7 +352,7 @@ class ChangeFit:
         d = self._design
         if at not in ("closure", "last"):
             raise ModelError(f"at={at!r} is not understood", where="at", hint="use 'closure' or 'last'")
-        delta, first, last, _counts = self._person_change()
+        delta, first, last, _counts, eta_first, eta_last = self._person_change()
         if at == "closure":
             if d.person_closed is None:
                 raise ModelError(f"the data had no closure column {self.model.closure!r}", where="closure",
@@ -361,16 +368,14 @@ class ChangeFit:
         if d.family == "ordinal":
             # the band the latent risk lies in, free of occasion-to-occasion noise: thresholds below eta
             cut = self._draws("cutpoints")[:, None, :]
-            eta_all = self._eta()
-            band_f = (eta_all[:, first[who], None] > cut).sum(axis=-1)
-            band_l = (eta_all[:, last[who], None] > cut).sum(axis=-1)
+            band_f = (eta_first[:, who, None] > cut).sum(axis=-1)
+            band_l = (eta_last[:, who, None] > cut).sum(axis=-1)
             latent = np.mean(sign * (band_l - band_f) > 0, axis=1)
         else:
             latent = np.mean(sign * delta[:, who] > 0, axis=1)
         rng = np.random.default_rng(seed)
-        eta = self._eta()
-        rf = self._replicate(eta[:, first[who]], rng)
-        rl = self._replicate(eta[:, last[who]], rng)
+        rf = self._replicate(eta_first[:, who], rng)
+        rl = self._replicate(eta_last[:, who], rng)
         replicated = np.mean(sign * (rl - rf) > 0, axis=1)
         rows = [{"estimate": "naive", "mean": naive, "sd": np.nan, "lower": np.nan, "upper": np.nan}]
         for name, draws in (("replicated", replicated), ("latent", latent)):

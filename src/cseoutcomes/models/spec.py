@@ -330,7 +330,7 @@ class ChangeModel(_Frozen):
     # ------------------------------------------------------------------ fitting
 
     def fit(self, data, *, backend: Literal["pymc", "statsmodels"] = "pymc", sampler: str | None = None,
-            draws: int = 1000, tune: int = 1000, chains: int = 2, cores: int | None = None,
+            draws: int = 1000, tune: int | None = None, chains: int = 2, cores: int | None = None,
             seed: int | None = None, progress: bool = True, target_ess: float | None = None,
             max_draws: int = 8000, **sampler_kwargs):
         """Fit the model to an assessment table.
@@ -348,7 +348,9 @@ class ChangeModel(_Frozen):
             ``"nutpie"`` (default when installed), ``"pymc"``, ``"numpyro"``
             or ``"blackjax"`` (the last two need the ``jax`` extra).
         draws, tune, chains, cores
-            Draws kept and tuning steps per chain; chains; processes.
+            Draws kept and tuning steps per chain; chains; processes. ``tune``
+            defaults to the sampler's own default: 300 for nutpie (its
+            adaptation is built for short warm-ups), 1000 for the others.
         seed
             Seed for the sampler; the same seed gives the same draws.
         progress
