@@ -154,7 +154,7 @@ def test_fit_then_summarize(capsys, small_export, tmp_path):
 
 def test_fit_with_statsmodels_writes_json(capsys, small_export, tmp_path):
     out_path = tmp_path / "fit.json"
-    code, out, err = run(capsys, "fit", str(small_export), "-i", "cse-risk-indicators", "--outcome", "total",
+    code, _, err = run(capsys, "fit", str(small_export), "-i", "cse-risk-indicators", "--outcome", "total",
                          "--backend", "statsmodels", "--out", str(out_path))
     assert code == 0, err
     payload = json.loads(out_path.read_text())

@@ -10,11 +10,19 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import sleep_instrument, wine_instrument
 from peer_change_data import nested_growth
 
+from conftest import sleep_instrument, wine_instrument
 from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
-from cseoutcomes.models import ChangeFit, ChangeModel, HalfNormal, Normal, Priors, load_fit, simulate_outcomes
+from cseoutcomes.models import (
+    ChangeFit,
+    ChangeModel,
+    HalfNormal,
+    Normal,
+    Priors,
+    load_fit,
+    simulate_outcomes,
+)
 from cseoutcomes.simulate import hub_and_spoke
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import sleep_instrument
 from peer_change_data import checksum, nested_growth
 
+from conftest import sleep_instrument
 from cseoutcomes.models import ChangeModel
 
 
@@ -118,7 +118,7 @@ def test_what_a_reml_fit_cannot_answer_says_so(nested):
 
     fit = _nested_model().fit(nested, backend="statsmodels")
     for method in (fit.prob_improved, fit.proportion_lower_risk, fit.compare):
-        with pytest.raises(ModelError, match="backend='pymc'|posterior draws"):
+        with pytest.raises(ModelError, match=r"posterior draws"):
             method()
     with pytest.raises(ModelError, match="no random slopes for 'area'"):
         fit.by_group("area")
