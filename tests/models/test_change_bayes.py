@@ -317,3 +317,18 @@ def test_fit_on_a_table_with_unscorable_rows_lists_them(programme, band_model):
     assert fit.excluded["spreadsheet_row"].tolist() == [2, 3, 4]
     assert fit.idata["observed_data"]["y"].size == len(data) - 3
     assert isinstance(fit, ChangeFit)
+
+
+@pytest.mark.parametrize("sampler", ["pymc", "numpyro"])
+def test_other_samplers_fit_the_same_model(programme, band_model, band_fit, sampler):
+    """PyMC's NUTS and numpyro (the `jax` extra) sample the same posterior as nutpie."""
+    if sampler == "numpyro":
+        pytest.importorskip("numpyro")
+    fit = _fit(band_model, programme.assessments, sampler=sampler, draws=300, tune=500)
+    assert fit.meta["sampler"] == sampler
+    ours = fit.posterior["slope"].values.ravel()
+    ref = band_fit.posterior["slope"].values.ravel()
+    # same posterior: means within 4 combined Monte Carlo standard errors (ESS ~ 100 per run at least)
+    se = np.sqrt(ours.var() / 100 + ref.var() / 100)
+    assert abs(ours.mean() - ref.mean()) < 4 * se
+    assert np.isfinite(fit.idata["log_likelihood"]["y"].values).all()

@@ -122,3 +122,16 @@ def test_what_a_reml_fit_cannot_answer_says_so(nested):
             method()
     with pytest.raises(ModelError, match="no random slopes for 'area'"):
         fit.by_group("area")
+
+
+def test_predict_on_the_fitted_rows_gives_statsmodels_fitted_values(sleepstudy, sleep_model):
+    data = sleepstudy.rename(columns={"Reaction": "reaction"})
+    fit = sleep_model.fit(data, backend="statsmodels")
+    pred = fit.predict(data)["expected"].to_numpy()
+    d = fit._design
+    fitted = d.y_center + d.y_scale * np.asarray(fit.result.fittedvalues)
+    np.testing.assert_allclose(pred[fit.row_order], fitted, rtol=1e-10)
+    # a new subject gets the population line: intercept + slope * day
+    new = data.iloc[[3]].assign(Subject="new")
+    fe = fit.fe_params
+    assert fit.predict(new)["expected"].iloc[0] == pytest.approx(fe["intercept"] + fe["slope"] * new["Days"].iloc[0])

@@ -89,7 +89,9 @@ def fit_mixedlm(spec: ChangeModel, design: Design) -> MixedLMFit:
         warnings.simplefilter("always")
         result = model.fit(reml=True)
     messages = sorted({str(w.message) for w in caught})
-    return MixedLMFit(spec, design, result, exog_names, names, messages, block_rows, components)
+    fit = MixedLMFit(spec, design, result, exog_names, names, messages, block_rows, components)
+    fit.row_order = order  # statsmodels' rows (fittedvalues, resid) are the design's rows in this order
+    return fit
 
 
 def _sd_name(component: str) -> str:
@@ -214,6 +216,70 @@ class MixedLMFit:
                             "deviation_mean": dev * d.y_scale},
                            index=pd.Index(g.labels.astype(str), name=level))
         return out.sort_values("slope_mean")
+
+    def _blups(self) -> dict[str, np.ndarray]:
+        """BLUP of every random effect, as arrays indexed like the design's people and groups (standardised scale)."""
+        d = self._design
+        sizes = {"person": len(d.person_labels), "person_slope": len(d.person_labels)}
+        for name, *_ in self._components:
+            if name not in sizes:
+                sizes[name] = len(d.groups[name.split("_", 1)[1]].labels)
+        out = {name: np.zeros(sizes[name]) for name, *_ in self._components}
+        for effects in self.result.random_effects.values():
+            for label, value in effects.items():
+                name, _, index = str(label).rstrip("]").partition("[")
+                if name in out and index.isdigit():
+                    out[name][int(index)] = value
+        return out
+
+    def predict(self, new_data: pd.DataFrame) -> pd.DataFrame:
+        """Expected outcome for new assessments: fixed effects plus the BLUPs of known people and groups.
+
+        Young people and groups not in the fit get their population mean (a random
+        effect of 0), as ``predict(re_form = NULL, allow.new.levels = TRUE)`` in lme4.
+        Time is a number since referral in the model's unit, or dates counted from
+        each young person's first row in ``new_data``. For predictive intervals use
+        ``backend="pymc"``.
+        """
+        from cseoutcomes._tables import spreadsheet_rows
+        from cseoutcomes.errors import DataError
+        from cseoutcomes.models.design import _time
+
+        d = self._design
+        spec = self.model
+        needed = [spec.person, spec.time, *spec.groups.values(), *spec.covariates]
+        missing = [c for c in dict.fromkeys(needed) if c not in new_data.columns]
+        if missing:
+            raise DataError(f"columns missing from new_data: {missing}", hint="give the columns the model was fitted on")
+        problems: list[str] = []
+        person_text = new_data[spec.person].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+        t = _time(spec, new_data, pd.factorize(person_text)[0], spreadsheet_rows(new_data), problems)
+        if problems:
+            raise DataError("; ".join(problems), problems=problems)
+        blups = self._blups()
+        fe = np.asarray(self.result.fe_params)
+
+        def lookup(name: str, labels: np.ndarray, text: np.ndarray) -> np.ndarray:
+            index = {str(v): i for i, v in enumerate(labels)}
+            return np.array([blups[name][index[v]] if v in index else 0.0 for v in text])
+
+        eta = fe[0] + lookup("person", d.person_labels, person_text)
+        slope = fe[1] + (lookup("person_slope", d.person_labels, person_text) if "person_slope" in blups else 0.0)
+        group_text = {lvl: new_data[col].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+                      for lvl, col in spec.groups.items()}
+        for child, parent in spec.nested.items():
+            group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child],
+                                                                       strict=True)], dtype=object)
+        for lvl in spec.slope_levels:
+            slope = slope + lookup(f"slope_{lvl}", d.groups[lvl].labels, group_text[lvl])
+        for lvl in spec.intercepts_by:
+            eta = eta + lookup(f"intercept_{lvl}", d.groups[lvl].labels, group_text[lvl])
+        eta = eta + slope * t
+        if d.x_names:
+            from cseoutcomes.models.design import covariate_matrix
+
+            eta = eta + covariate_matrix(spec, d, new_data) @ fe[2:]
+        return pd.DataFrame({"expected": d.y_center + d.y_scale * eta}, index=new_data.index)
 
     def diagnostics(self) -> pd.DataFrame:
         return pd.DataFrame({"converged": [bool(self.result.converged)],

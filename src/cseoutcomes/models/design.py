@@ -21,7 +21,7 @@ from cseoutcomes.errors import DataError, ModelWarning
 if TYPE_CHECKING:
     from cseoutcomes.models.spec import ChangeModel
 
-__all__ = ["Design", "build_design"]
+__all__ = ["Design", "build_design", "covariate_matrix"]
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -311,3 +311,24 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         person_closed=person_closed, excluded=excluded, y_center=y_center, y_scale=y_scale,
         covariate_levels=cov_levels,
     )
+
+
+def covariate_matrix(model: ChangeModel, design: Design, table: pd.DataFrame) -> np.ndarray:
+    """Covariates of new rows coded and scaled as in the fitted ``design`` (for predictions)."""
+    cols = []
+    for c in model.covariates:
+        if c in design.covariate_levels:
+            text = table[c].astype("string").str.strip()
+            unknown = sorted(set(text.dropna()) - set(design.covariate_levels[c]) - {""})
+            if unknown or text.isna().any():
+                raise DataError(f"column {c!r}: categories the model was not fitted on, or blanks",
+                                hint=f"use the fitted categories of {c!r}")
+            for lev in design.covariate_levels[c][1:]:
+                cols.append((text == lev).to_numpy(dtype=float, na_value=0.0))
+        else:
+            v = pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            if np.isnan(v).any():
+                raise DataError(f"column {c!r}: blank or non-numeric covariate values in new_data")
+            cols.append(v)
+    X = np.column_stack(cols)
+    return (X - design.x_center) / np.where(design.x_scale > 0, design.x_scale, 1.0)

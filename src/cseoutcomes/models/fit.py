@@ -27,7 +27,7 @@ import pandas as pd
 
 from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
 from cseoutcomes.models import _numeric as num
-from cseoutcomes.models.design import Design, Group
+from cseoutcomes.models.design import Design, Group, covariate_matrix
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -293,14 +293,9 @@ class ChangeFit:
 
     def _person_change(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each person's first and last assessment: latent change (S, P), first, last rows, counts, eta there."""
-        d = self._design
-        order = np.lexsort((d.t, d.person))
-        p_sorted = d.person[order]
-        starts = np.r_[0, np.flatnonzero(np.diff(p_sorted)) + 1]
-        ends = np.r_[starts[1:], len(order)] - 1
-        first, last = order[starts], order[ends]
+        first, last, counts = first_and_last(self._design)
         eta_first, eta_last = self._eta(first), self._eta(last)
-        return eta_last - eta_first, first, last, ends - starts + 1, eta_first, eta_last
+        return eta_last - eta_first, first, last, counts, eta_first, eta_last
 
     def prob_improved(self, prob: float = 0.9) -> pd.DataFrame:
         """Each young person's posterior probability that their latent risk fell (or wellbeing rose).
@@ -352,7 +347,7 @@ class ChangeFit:
         d = self._design
         if at not in ("closure", "last"):
             raise ModelError(f"at={at!r} is not understood", where="at", hint="use 'closure' or 'last'")
-        delta, first, last, _counts, eta_first, eta_last = self._person_change()
+        _, first, last, _, eta_first, eta_last = self._person_change()
         if at == "closure":
             if d.person_closed is None:
                 raise ModelError(f"the data had no closure column {self.model.closure!r}", where="closure",
@@ -365,14 +360,7 @@ class ChangeFit:
         sign = self._improve_sign()
         yf, yl = d.y[first[who]], d.y[last[who]]
         naive = float(np.mean(sign * (yl - yf) > 0))
-        if d.family == "ordinal":
-            # the band the latent risk lies in, free of occasion-to-occasion noise: thresholds below eta
-            cut = self._draws("cutpoints")[:, None, :]
-            band_f = (eta_first[:, who, None] > cut).sum(axis=-1)
-            band_l = (eta_last[:, who, None] > cut).sum(axis=-1)
-            latent = np.mean(sign * (band_l - band_f) > 0, axis=1)
-        else:
-            latent = np.mean(sign * delta[:, who] > 0, axis=1)
+        latent = _latent_share(eta_first[:, who], eta_last[:, who], self._params().get("cutpoints"), sign)
         rng = np.random.default_rng(seed)
         rf = self._replicate(eta_first[:, who], rng)
         rl = self._replicate(eta_last[:, who], rng)
@@ -496,7 +484,7 @@ class ChangeFit:
             eta += effects(f"intercept_{lvl}", f"intercept_sd_{lvl}", d.groups[lvl].labels, group_text[lvl])
         eta += slope * t[None, :]
         if d.x_names:
-            X = self._covariates(new_data)
+            X = covariate_matrix(self.model, d, new_data)
             eta += params["beta"] @ X.T
         if "intercept" in params:
             eta += params["intercept"][:, None]
@@ -517,26 +505,6 @@ class ChangeFit:
         out["lower"], out["upper"] = lo, hi
         out.attrs["interval"] = f"{prob:.0%} equal-tailed predictive interval"
         return out
-
-    def _covariates(self, table: pd.DataFrame) -> np.ndarray:
-        d = self._design
-        cols = []
-        for c in self.model.covariates:
-            if c in d.covariate_levels:
-                text = table[c].astype("string").str.strip()
-                unknown = sorted(set(text.dropna()) - set(d.covariate_levels[c]) - {""})
-                if unknown or text.isna().any():
-                    raise DataError(f"column {c!r}: categories the model was not fitted on, or blanks",
-                                    hint=f"use the fitted categories of {c!r}")
-                for lev in d.covariate_levels[c][1:]:
-                    cols.append((text == lev).to_numpy(dtype=float, na_value=0.0))
-            else:
-                v = pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                if np.isnan(v).any():
-                    raise DataError(f"column {c!r}: blank or non-numeric covariate values in new_data")
-                cols.append(v)
-        X = np.column_stack(cols)
-        return (X - d.x_center) / np.where(d.x_scale > 0, d.x_scale, 1.0)
 
     # --------------------------------------------------------------- checking
 
@@ -692,6 +660,41 @@ class ChangeFit:
                       self.proportion_lower_risk().to_html(float_format=lambda v: f"{v:.3f}", na_rep="")]
         parts.append("</div>")
         return "".join(parts)
+
+
+def first_and_last(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row of each young person's first and last assessment (by time) and their number of assessments."""
+    order = np.lexsort((design.t, design.person))
+    starts = np.r_[0, np.flatnonzero(np.diff(design.person[order])) + 1]
+    ends = np.r_[starts[1:], len(order)] - 1
+    return order[starts], order[ends], ends - starts + 1
+
+
+def _latent_share(eta_first: np.ndarray, eta_last: np.ndarray, cutpoints: np.ndarray | None,
+                  sign: float) -> np.ndarray:
+    """Per draw, the share of young people whose latent outcome improved between two assessments.
+
+    Ordinal (``cutpoints`` given, shape (S, K-1)): the *latent band*, the number of thresholds below
+    eta, free of occasion-to-occasion noise, must be better. Continuous: eta itself.
+    """
+    if cutpoints is not None:
+        cut = np.asarray(cutpoints)[:, None, :]
+        band_f = (eta_first[..., None] > cut).sum(axis=-1)
+        band_l = (eta_last[..., None] > cut).sum(axis=-1)
+        return np.mean(sign * (band_l - band_f) > 0, axis=1)
+    return np.mean(sign * (eta_last - eta_first) > 0, axis=1)
+
+
+def latent_share_lower(params: dict[str, np.ndarray], design: Design, at: str = "closure") -> np.ndarray:
+    """The ``latent`` row of :meth:`ChangeFit.proportion_lower_risk` for any parameter draws (S, ...)."""
+    first, last, _ = first_and_last(design)
+    who = design.person_closed if at == "closure" else np.ones(len(design.person_labels), bool)
+    if who is None or not who.any():
+        return np.full(len(np.atleast_1d(params["slope"])), np.nan)
+    sign = -1.0 if design.direction == "higher_is_worse" else 1.0
+    eta_f = num.linear_predictor(params, design, rows=first[who])
+    eta_l = num.linear_predictor(params, design, rows=last[who])
+    return _latent_share(eta_f, eta_l, params.get("cutpoints"), sign)
 
 
 def _normalise_stats(stats) -> xr.Dataset:

@@ -1,0 +1,119 @@
+"""Simulation-based calibration: ranks, coverage, resuming, local processes and a Dask cluster on loopback."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cseoutcomes.errors import ModelError
+from cseoutcomes.models import ChangeModel
+from cseoutcomes.models.calibration import LEVELS, SBCResult, _rank, sbc
+
+
+def _tiny_design(n_people: int = 24, seed: int = 0) -> pd.DataFrame:
+    """A small design: people in 3 services, 2 to 4 assessments each, some closed."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in range(n_people):
+        n = rng.integers(2, 5)
+        closed = "planned" if rng.random() < 0.5 else ""
+        for k, t in enumerate(np.sort(np.r_[0, rng.uniform(1, 18, n - 1)])):
+            rows.append({"person_id": f"p{p}", "months": round(float(t), 2), "service": f"S{p % 3}",
+                         "closure_reason": closed, "occasion": k})
+    return pd.DataFrame(rows)
+
+
+MODEL = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", time="months",
+                    groups={"service": "service"})
+FIT = {"draws": 150, "tune": 150, "chains": 2}
+
+
+def test_rank_counts_draws_below_and_breaks_ties_at_random():
+    rng = np.random.default_rng(0)
+    assert _rank(np.array([1.0, 2.0, 3.0]), 2.5, rng) == 2
+    assert _rank(np.array([1.0, 2.0, 3.0]), 0.0, rng) == 0
+    assert _rank(np.array([1.0, 2.0, 3.0]), 9.0, rng) == 3
+    tied = [_rank(np.array([0.0, 0.5, 0.5, 0.5, 1.0]), 0.5, rng) for _ in range(400)]
+    assert set(tied) == {1, 2, 3, 4}  # 1 below plus 0..3 of the 3 ties
+
+
+def _fake_records(n: int, n_rank: int, seed: int = 1, biased: bool = False) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        r = int(rng.integers(0, n_rank + 1)) if not biased else int(rng.integers(0, (n_rank + 1) // 4))
+        out.append({"rep": i, "seed": i, "n_rank": n_rank, "seconds": 1.0, "ranks": {"slope": r},
+                    "covered": {"slope": {str(lv): bool(rng.random() < lv) for lv in LEVELS}},
+                    "truth": {"slope": 0.0},
+                    "diagnostics": {"max_rhat": 1.0, "min_ess_bulk": 500.0, "divergences": 0, "n_draws": 100,
+                                    "warnings": []}})
+    return out
+
+
+def test_uniformity_accepts_uniform_ranks_and_rejects_biased_ones():
+    ok = SBCResult(_fake_records(400, 99)).uniformity()
+    assert ok.loc["slope", "bins"] == 20 and ok.loc["slope", "df"] == 19
+    assert ok.loc["slope", "p_value"] > 0.001
+    bad = SBCResult(_fake_records(400, 99, biased=True)).uniformity()
+    assert bad.loc["slope", "p_value"] < 1e-10
+    with pytest.raises(ModelError, match="do not divide"):
+        SBCResult(_fake_records(50, 99)).uniformity(bins=7)
+
+
+def test_coverage_has_wilson_intervals():
+    cov = SBCResult(_fake_records(200, 99)).coverage()
+    row = cov.loc[("slope", 0.9)]
+    assert row["lower"] < row["coverage"] < row["upper"]
+    # Wilson interval at n = 200 around 0.9 is about +-0.04 (Newcombe 1998, method 3)
+    assert 0.06 < row["upper"] - row["lower"] < 0.10
+
+
+def test_plots_are_matplotlib_figures():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    result = SBCResult(_fake_records(60, 19))
+    assert result.plot_ranks().axes
+    assert result.plot_ecdf_difference().axes
+
+
+def test_bad_arguments_are_model_errors():
+    with pytest.raises(ModelError, match="n_datasets"):
+        sbc(MODEL, _tiny_design(), n_datasets=0)
+
+
+@pytest.mark.slow
+def test_sbc_runs_locally_in_parallel_and_resumes(tmp_path):
+    data = _tiny_design()
+    first = sbc(MODEL, data, n_datasets=2, seed=3, directory=tmp_path, n_rank=19, n_jobs=2, **FIT)
+    assert first.n_run == 2 and first.n_skipped == 0
+    assert sorted(p.name for p in tmp_path.glob("rep*.json")) == ["rep00000.json", "rep00001.json"]
+    ranks = first.ranks
+    assert {"slope", "person_sd", "slope_sd_service", "cutpoints[0]", "change_per_year",
+            "share_lower_at_closure"} <= set(ranks.columns)
+    assert ((ranks >= 0) & (ranks <= 19)).all().all()
+    # rerun with more replications: the two on disk are read, not refitted
+    second = sbc(MODEL, data, n_datasets=3, seed=3, directory=tmp_path, n_rank=19, n_jobs=1, **FIT)
+    assert second.n_skipped == 2 and second.n_run == 1
+    pd.testing.assert_frame_equal(second.ranks.iloc[:2], first.ranks)
+    record = json.loads((tmp_path / "rep00002.json").read_text())
+    assert record["diagnostics"]["n_draws"] == 300
+    assert SBCResult.load(tmp_path).ranks.shape[0] == 3
+
+
+@pytest.mark.slow
+def test_sbc_on_a_dask_cluster_on_loopback_gives_the_same_ranks(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    data = _tiny_design()
+    local = sbc(MODEL, data, n_datasets=2, seed=5, n_rank=19, n_jobs=1, **FIT)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        remote = sbc(MODEL, data, n_datasets=2, seed=5, n_rank=19, client=client, **FIT)
+        by_address = sbc(MODEL, data, n_datasets=1, seed=5, n_rank=19, client=cluster.scheduler_address, **FIT)
+    # the same seeds give the same replications wherever they run
+    pd.testing.assert_frame_equal(remote.ranks, local.ranks)
+    pd.testing.assert_frame_equal(by_address.ranks, local.ranks.iloc[:1])
