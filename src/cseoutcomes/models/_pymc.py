@@ -170,6 +170,8 @@ def _sample_once(model, *, sampler: str, draws: int, tune: int, chains: int, cor
         return dt, compiled
     import pymc as pm
 
+    if sampler == "pymc" and (cores or chains) > 1:
+        kwargs.setdefault("mp_ctx", "spawn")  # forking a process with compiler threads can deadlock
     dt = pm.sample(draws, tune=tune, chains=chains, cores=cores or chains, random_seed=seed, model=model,
                    nuts_sampler=sampler, progressbar=progress, compute_convergence_checks=False,
                    var_names=_stored(model), **kwargs)
