@@ -332,3 +332,20 @@ def test_other_samplers_fit_the_same_model(programme, band_model, band_fit, samp
     se = np.sqrt(ours.var() / 100 + ref.var() / 100)
     assert abs(ours.mean() - ref.mean()) < 4 * se
     assert np.isfinite(fit.idata["log_likelihood"]["y"].values).all()
+
+
+def test_refits_of_the_same_design_reuse_the_compiled_model_and_match_a_fresh_compile(programme, band_model):
+    """Simulation studies refit one design with new outcomes: the compiled model is reused, results unchanged."""
+    from cseoutcomes.models import _pymc
+
+    ids = programme.assessments[["person_id", "assessment_date", "worker", "service", "area", "closure_reason"]]
+    data, _ = simulate_outcomes(band_model, ids, seed=9)
+    _pymc._COMPILED.clear()
+    first = _fit(band_model, programme.assessments, draws=100, tune=100)
+    assert len(_pymc._COMPILED) == 1
+    reused = _fit(band_model, data, draws=100, tune=100, seed=3)
+    assert len(_pymc._COMPILED) == 1  # same structure: no new compile
+    _pymc._COMPILED.clear()
+    fresh = _fit(band_model, data, draws=100, tune=100, seed=3)
+    np.testing.assert_array_equal(reused.posterior["slope"].values, fresh.posterior["slope"].values)
+    assert not np.array_equal(first.posterior["slope"].values, reused.posterior["slope"].values)

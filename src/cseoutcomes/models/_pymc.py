@@ -80,16 +80,18 @@ def build_pymc_model(spec: ChangeModel, design: Design):
             cut = pm.Flat("cutpoints", dims="cutpoint", transform=pm.distributions.transforms.ordered,
                           initval=init)
             pm.Potential("cutpoints_prior", _induced_dirichlet(cut, pri.thresholds.alpha))
-            pm.Potential("y_loglik", _ordinal_loglik(design.y, eta, cut, K).sum())
+            y_obs = pm.Data("y_obs", design.y.astype(np.int64), dims="occasion")
+            pm.Potential("y_loglik", _ordinal_loglik(y_obs, eta, cut, K).sum())
         else:
             intercept = pm.Normal("intercept", pri.intercept.mu, pri.intercept.sigma)
             sigma = pm.HalfNormal("sigma", pri.sigma.sigma)
             mu = intercept + eta
+            y_obs = pm.Data("y_obs", design.y_std, dims="occasion")
             if design.family == "student_t":
                 nu = pm.Gamma("nu", pri.nu.alpha, pri.nu.beta)
-                pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=design.y_std, dims="occasion")
+                pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=y_obs, dims="occasion")
             else:
-                pm.Normal("y", mu=mu, sigma=sigma, observed=design.y_std, dims="occasion")
+                pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs, dims="occasion")
     return m
 
 
@@ -112,17 +114,18 @@ def _ordinal_loglik(y: np.ndarray, eta, cut, K: int):
     """
     import pytensor.tensor as pt
 
-    upper = np.minimum(y, K - 2)
-    lower = np.maximum(y - 1, 0)
-    has_upper = (y < K - 1).astype(float)
-    has_lower = (y > 0).astype(float)
-    last = y == K - 1
-    middle = (y > 0) & (y < K - 1)
+    # y may be a NumPy array or a PyMC data variable (swapped without recompiling)
+    upper = pt.minimum(y, K - 2)
+    lower = pt.maximum(y - 1, 0)
+    has_upper = pt.lt(y, K - 1)
+    has_lower = pt.gt(y, 0)
+    last = pt.eq(y, K - 1)
+    middle = pt.and_(has_lower, has_upper)
     a = cut[upper] - eta
     b = cut[lower] - eta
     flip = pt.or_(last, pt.and_(middle, (a + b) > 0))
     high = pt.sigmoid(pt.switch(flip, -b, a))
-    low = pt.switch(flip, has_upper, has_lower) * pt.sigmoid(pt.switch(flip, -a, b))
+    low = pt.switch(flip, has_upper, has_lower).astype("float64") * pt.sigmoid(pt.switch(flip, -a, b))
     return pt.log(high - low)
 
 
@@ -152,18 +155,57 @@ def hyper_names(spec: ChangeModel, family: str) -> list[str]:
     return names
 
 
+_COMPILED: dict[str, Any] = {}
+"""Compiled nutpie models by model structure (specification and design without the outcome), newest last."""
+_COMPILED_MAX = 4
+
+
+def _structure_key(spec: ChangeModel, design: Design) -> str:
+    """What the compiled graph depends on: everything but the outcome values, which are swapped in as data."""
+    import hashlib
+
+    h = hashlib.sha256(spec.model_dump_json().encode())
+    for arr in (design.t, design.person, design.X, *(g.index for g in design.groups.values())):
+        h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(str(np.shape(arr)).encode())
+    h.update(f"{design.family}|{design.n_categories}|{len(design.person_labels)}".encode())
+    h.update("|".join(str(len(g.labels)) for g in design.groups.values()).encode())
+    return h.hexdigest()
+
+
+def _compiled_nutpie(spec: ChangeModel, design: Design, model):
+    """nutpie's compiled model for this structure, compiled once and reused with the new outcome.
+
+    Simulation studies and SBC refit the same design many times with new outcomes:
+    compiling (about 5 s) is then paid once per process.
+    """
+    import nutpie
+
+    key = _structure_key(spec, design)
+    y = design.y.astype(np.int64) if design.family == "ordinal" else design.y_std
+    if key in _COMPILED:
+        compiled = _COMPILED.pop(key)
+        _COMPILED[key] = compiled  # most recently used last
+        return compiled.with_data(y_obs=y)
+    compiled = nutpie.compile_pymc_model(model, var_names=_stored(model))
+    _COMPILED[key] = compiled
+    while len(_COMPILED) > _COMPILED_MAX:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    return compiled
+
+
 def _stored(model) -> list[str]:
     """Variables kept in the trace: everything but the non-centred z_* (their scaled versions are kept)."""
     return [v.name for v in [*model.free_RVs, *model.deterministics] if not v.name.startswith("z_")]
 
 
 def _sample_once(model, *, sampler: str, draws: int, tune: int, chains: int, cores: int | None, seed: int | None,
-                 progress: bool, compiled=None, **kwargs):
+                 progress: bool, compiled=None, spec=None, design=None, **kwargs):
     if sampler == "nutpie":
         import nutpie
 
         if compiled is None:
-            compiled = nutpie.compile_pymc_model(model, var_names=_stored(model))
+            compiled = _compiled_nutpie(spec, design, model)
         dt = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores or chains,
                            seed=seed if seed is not None else np.random.SeedSequence().entropy % (2**63),
                            progress_bar=progress, save_warmup=False, **kwargs)
@@ -212,14 +254,16 @@ def fit_pymc(spec: ChangeModel, design: Design, *, sampler: str | None, draws: i
         warnings.filterwarnings("ignore", message=".*overflow.*")
         warnings.filterwarnings("ignore", message="Found chain dimension to be longer")
         if target_ess is not None and sampler == "nutpie":
-            dt = _nutpie_until_converged(model, names, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                                         progress=progress, target_ess=target_ess, max_draws=max_draws, **kwargs)
+            dt = _nutpie_until_converged(_compiled_nutpie(spec, design, model), names, draws=draws, tune=tune,
+                                         chains=chains, cores=cores, seed=seed, progress=progress,
+                                         target_ess=target_ess, max_draws=max_draws, **kwargs)
             draws = int(dt["posterior"].sizes["draw"])
         else:
             compiled = None
             while True:
                 dt, compiled = _sample_once(model, sampler=sampler, draws=draws, tune=tune, chains=chains,
-                                            cores=cores, seed=seed, progress=progress, compiled=compiled, **kwargs)
+                                            cores=cores, seed=seed, progress=progress, compiled=compiled,
+                                            spec=spec, design=design, **kwargs)
                 if target_ess is None or _converged(dt["posterior"].to_dataset(), names, target_ess) \
                         or draws * 2 > max_draws:
                     break
@@ -237,7 +281,7 @@ def _converged(posterior, names: list[str], target_ess: float) -> bool:
                 and table["ess_tail"].min() >= target_ess)
 
 
-def _nutpie_until_converged(model, names, *, draws, tune, chains, cores, seed, progress, target_ess, max_draws,
+def _nutpie_until_converged(compiled, names, *, draws, tune, chains, cores, seed, progress, target_ess, max_draws,
                             poll_seconds: float = 1.0, **kwargs):
     """Sample with nutpie in the background and stop as soon as the hyper-parameters pass the checks.
 
@@ -249,7 +293,6 @@ def _nutpie_until_converged(model, names, *, draws, tune, chains, cores, seed, p
     """
     import nutpie
 
-    compiled = nutpie.compile_pymc_model(model, var_names=_stored(model))
     sampler = nutpie.sample(compiled, draws=max_draws, tune=tune, chains=chains, cores=cores or chains,
                             seed=seed if seed is not None else int(np.random.SeedSequence().entropy % (2**63)),
                             progress_bar=progress, save_warmup=False, blocking=False, **kwargs)
