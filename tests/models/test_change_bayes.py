@@ -349,3 +349,47 @@ def test_refits_of_the_same_design_reuse_the_compiled_model_and_match_a_fresh_co
     fresh = _fit(band_model, data, draws=100, tune=100, seed=3)
     np.testing.assert_array_equal(reused.posterior["slope"].values, fresh.posterior["slope"].values)
     assert not np.array_equal(first.posterior["slope"].values, reused.posterior["slope"].values)
+
+
+def test_referral_selection_removes_regression_to_the_mean(programme):
+    """Data simulated with referral on a high observed band and no change at all (slope 0).
+
+    Ignoring the selection, the referral band is too high and a spurious fall
+    appears; with the selection modelled the slope's 90% interval contains 0.
+    """
+    from cseoutcomes.models import Selection
+    from cseoutcomes.models.design import build_design
+
+    ids = programme.assessments[["person_id", "assessment_date", "worker", "service", "area", "closure_reason"]]
+    selected = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                           selection=Selection(at_least="moderate"))
+    design = build_design(selected, ids, require_outcome=False)
+    rng = np.random.default_rng(21)
+    params = {"slope": np.asarray(0.0), "person_sd": np.asarray(1.0),
+              "person_intercept": rng.standard_normal(len(design.person_labels)),
+              "cutpoints": np.array([-1.5, 0.0, 1.5])}
+    data, _ = simulate_outcomes(selected, ids, params, seed=rng)
+    naive = _fit(selected.model_copy(update={"selection": None}), data, draws=600)
+    modelled = _fit(selected, data, draws=600)
+    hi_n = naive.summary().loc["slope", "upper"]
+    lo_m, hi_m = modelled.summary().loc["slope", ["lower", "upper"]]
+    assert hi_n < 0  # spurious improvement
+    assert lo_m < 0 < hi_m
+    # the conditioned referral term is in the stored pointwise log-likelihood too (LOO of the right model)
+    sel = modelled._design.selected
+    ll = modelled.idata["log_likelihood"]["y"].values.reshape(-1, modelled._design.n)
+    assert np.all(ll[:, sel] <= 0) and np.isfinite(ll).all()
+
+
+def test_regression_to_the_mean_is_reported_against_the_naive_change(band_fit, programme):
+    table = band_fit.regression_to_the_mean()
+    d = band_fit._design
+    # naive: the observed referral-to-last change in band position, computed directly
+    frame = pd.DataFrame({"p": d.person, "t": d.t, "y": d.y}).sort_values(["p", "t"])
+    g = frame.groupby("p")["y"]
+    two = g.size() > 1
+    naive = float((g.last() - g.first())[two].mean())
+    assert table.loc["naive", "mean"] == pytest.approx(naive)
+    assert table.loc["regression_to_the_mean", "mean"] == pytest.approx(naive - table.loc["modelled", "mean"])
+    assert table["n_people"].iloc[0] == int(two.sum())
+    assert "face value" in table.attrs["assumption"]

@@ -134,3 +134,18 @@ def test_item_outcome_uses_scale_positions_and_missing_codes_are_left_out():
         warnings.simplefilter("ignore", ModelWarning)
         d = build_design(m, table)
     assert d.y.tolist() == [0, 9]
+
+
+def test_selection_marks_each_referral_and_rejects_referrals_below_the_screen():
+    from cseoutcomes.models import Selection
+
+    table = pd.DataFrame({"person_id": ["a", "a", "b", "b"], "months": [0.0, 3.0, 0.0, 2.0],
+                          "total_band": ["significant", "mild", "moderate", "not_at_risk"]})
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", time="months", groups={},
+                    selection=Selection(at_least="moderate"))
+    d = build_design(m, table)
+    assert d.selected.tolist() == [True, False, True, False]
+    assert d.selection == 2
+    bad = table.assign(total_band=["significant", "mild", "mild", "mild"])
+    with pytest.raises(DataError, match="below the selection threshold 'moderate' on spreadsheet rows 4"):
+        build_design(m, bad)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,8 +104,9 @@ def test_cutpoints_from_probabilities_inverts_the_category_probabilities():
     np.testing.assert_allclose(num.ordinal_probabilities(np.array([0.0]), cut)[0], p)
 
 
-@pytest.mark.parametrize("family", ["ordinal", "gaussian", "student_t"])
-def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family):
+@pytest.mark.parametrize(("family", "selection"), [("ordinal", None), ("gaussian", None), ("student_t", None),
+                                                   ("ordinal", "moderate"), ("gaussian", 8.0)])
+def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection):
     """The sampled model (PyMC) and the post-processing (NumPy) must be the same model."""
     import pymc as pm  # noqa: F401  (the graph needs it)
 
@@ -117,8 +119,11 @@ def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family):
     sim = hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
     outcome = "total_band" if family == "ordinal" else "total"
     table = sim.assessments.assign(age_c=sim.assessments["age"])
+    from cseoutcomes.models import Selection
+
     m = ChangeModel(instrument="cse-risk-indicators", outcome=outcome, family=family, person_slopes=True,
-                    intercepts_by=("service",), covariates=("age_c",))
+                    intercepts_by=("service",), covariates=("age_c",),
+                    selection=Selection(at_least=selection) if selection is not None else None)
     d = build_design(m, table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -129,7 +134,8 @@ def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family):
         if family == "ordinal":
             lik = model.compile_logp(vars=[p for p in model.potentials if p.name == "y_loglik"], sum=True)(point)
         else:
-            lik = model.compile_logp(vars=[model["y"]], sum=True)(point)
+            terms = [model["y"], *[p for p in model.potentials if p.name == "selection"]]
+            lik = model.compile_logp(vars=terms, sum=True)(point)
         names = [v for v in ("slope", "person_intercept", "person_slope", "slope_worker", "slope_service",
                              "slope_area", "intercept_service", "beta", "cutpoints", "intercept", "sigma", "nu")
                  if v in model.named_vars]
@@ -228,3 +234,28 @@ def test_gradients_are_finite_for_jax_samplers():
         grads = jax.grad(logp)(values)
     assert all(np.isfinite(np.asarray(g)).all() for g in grads)
     assert float(logp(values)) == pytest.approx(float(model.compile_logp()(point)), rel=1e-10)
+
+
+def test_referral_draws_are_truncated_at_the_screen():
+    """Simulated referral bands follow P(y = k | eta) / P(y >= m | eta); later assessments are not truncated."""
+    from cseoutcomes.models import ChangeModel, Selection, simulate_outcomes
+    from cseoutcomes.models.design import build_design
+
+    n = 40_000
+    table = pd.DataFrame({"person_id": np.repeat(np.arange(n // 2), 2).astype(str),
+                          "months": np.tile([0.0, 3.0], n // 2)})
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", time="months", groups={},
+                    selection=Selection(at_least="moderate"))
+    d = build_design(m, table, require_outcome=False)
+    params = {"slope": np.asarray(0.0), "person_sd": np.asarray(0.0), "person_intercept": np.zeros(n // 2),
+              "cutpoints": np.array([-1.0, 0.0, 1.0])}
+    out, _ = simulate_outcomes(m, table, params, seed=2)
+    codes = {c: i for i, c in enumerate(m.categories)}
+    y = out["total_band"].map(codes).to_numpy()
+    p = num.ordinal_probabilities(np.array([0.0]), params["cutpoints"])[0]
+    referral = d.selected
+    assert referral.sum() == n // 2 and (y[referral] >= 2).all()
+    expected = p[2:] / p[2:].sum()
+    observed = np.bincount(y[referral], minlength=4)[2:] / referral.sum()
+    np.testing.assert_allclose(observed, expected, atol=0.015)  # binomial SE ~0.0035
+    np.testing.assert_allclose(np.bincount(y[~referral], minlength=4) / (n // 2), p, atol=0.015)

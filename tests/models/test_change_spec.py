@@ -124,3 +124,21 @@ def test_statsmodels_backend_refuses_ordinal_clearly():
     with pytest.raises(ModelError, match="linear mixed models only") as err:
         m.fit(data, backend="statsmodels")
     assert "backend='pymc'" in err.value.hint
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"outcome": "total_band", "selection": {"at_least": "severe"}}, "is not a category"),
+    ({"outcome": "total_band", "selection": {"at_least": "not_at_risk"}}, "selects everyone"),
+    ({"outcome": "total", "family": "student_t", "selection": {"at_least": 11}}, "ordinal and Gaussian"),
+    ({"outcome": "total", "selection": {"at_least": "eleven"}}, "is not a number"),
+])
+def test_impossible_selections_are_model_errors(kwargs, fragment):
+    with pytest.raises(ModelError, match=fragment):
+        ChangeModel(instrument="cse-risk-indicators", **kwargs)
+
+
+def test_selection_is_described():
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                    selection={"at_least": "MODERATE"})
+    assert m.describe().endswith("referral selected at >= MODERATE]")
+    assert m._resolve()["selection_index"] == 2

@@ -6,7 +6,15 @@ a model is fitted.
 
 from cseoutcomes.models.fit import ChangeFit, load_fit
 from cseoutcomes.models.simulation import draw_prior, simulate_outcomes
-from cseoutcomes.models.spec import ChangeModel, Dirichlet, Gamma, HalfNormal, Normal, Priors
+from cseoutcomes.models.spec import (
+    ChangeModel,
+    Dirichlet,
+    Gamma,
+    HalfNormal,
+    Normal,
+    Priors,
+    Selection,
+)
 
 __all__ = [
     "ChangeFit",
@@ -16,6 +24,7 @@ __all__ = [
     "HalfNormal",
     "Normal",
     "Priors",
+    "Selection",
     "draw_prior",
     "load_fit",
     "simulate_outcomes",

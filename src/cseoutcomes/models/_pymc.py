@@ -81,7 +81,12 @@ def build_pymc_model(spec: ChangeModel, design: Design):
                           initval=init)
             pm.Potential("cutpoints_prior", _induced_dirichlet(cut, pri.thresholds.alpha))
             y_obs = pm.Data("y_obs", design.y.astype(np.int64), dims="occasion")
-            pm.Potential("y_loglik", _ordinal_loglik(y_obs, eta, cut, K).sum())
+            loglik = _ordinal_loglik(y_obs, eta, cut, K)
+            if design.selection is not None:
+                # referral selection: P(y | eta, y >= m) = P(y | eta) / P(y >= m | eta), P(y >= m) = F(eta - c_{m-1})
+                selected = design.selected.astype(float)
+                loglik = loglik - selected * _log_sigmoid(eta - cut[int(design.selection) - 1])
+            pm.Potential("y_loglik", loglik.sum())
         else:
             intercept = pm.Normal("intercept", pri.intercept.mu, pri.intercept.sigma)
             sigma = pm.HalfNormal("sigma", pri.sigma.sigma)
@@ -92,6 +97,12 @@ def build_pymc_model(spec: ChangeModel, design: Design):
                 pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=y_obs, dims="occasion")
             else:
                 pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs, dims="occasion")
+                if design.selection is not None:
+                    from pymc.distributions.dist_math import normal_lccdf
+
+                    threshold = (float(design.selection) - design.y_center) / design.y_scale
+                    selected = design.selected.astype(float)
+                    pm.Potential("selection", -(selected * normal_lccdf(mu, sigma, threshold)).sum())
     return m
 
 
@@ -165,7 +176,8 @@ def _structure_key(spec: ChangeModel, design: Design) -> str:
     import hashlib
 
     h = hashlib.sha256(spec.model_dump_json().encode())
-    for arr in (design.t, design.person, design.X, *(g.index for g in design.groups.values())):
+    selected = design.selected if design.selected is not None else np.zeros(0, bool)
+    for arr in (design.t, design.person, design.X, selected, *(g.index for g in design.groups.values())):
         h.update(np.ascontiguousarray(arr).tobytes())
         h.update(str(np.shape(arr)).encode())
     h.update(f"{design.family}|{design.n_categories}|{len(design.person_labels)}".encode())

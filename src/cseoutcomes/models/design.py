@@ -62,6 +62,10 @@ class Design:
     y_center: float = 0.0
     y_scale: float = 1.0
     covariate_levels: dict[str, list[Any]] = field(default_factory=dict)
+    selection: float | int | None = None
+    """Ordinal: index of the lowest category that passed the referral screen; continuous: the threshold."""
+    selected: np.ndarray | None = None
+    """Rows whose likelihood is conditioned on the referral screen (each young person's referral assessment)."""
 
     @property
     def n(self) -> int:
@@ -301,6 +305,20 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         y = y.astype(np.int64)
     tk = t[keep]
     order = pd.DataFrame({"p": pcodes, "t": tk}).groupby("p")["t"].rank(method="first").to_numpy() - 1
+    selected = None
+    if info.get("selection_index") is not None:
+        outcome_given = require_outcome or model.outcome in table.columns
+        # the referral is the first assessment in the whole table, scorable or not
+        referral = pd.DataFrame({"p": person_codes, "t": t}).groupby("p")["t"].rank(method="first").to_numpy() == 1
+        selected = referral[keep]
+        bound = info["selection_index"]
+        below = selected & (y < bound) & outcome_given
+        if below.any():
+            raw_rows = rownum[keep][below]
+            raise DataError(f"referral assessments below the selection threshold {model.selection.at_least!r} on "
+                            f"spreadsheet rows {_rows_text(raw_rows)}",
+                            hint="a selection says every case passed the screen at referral: check the threshold, "
+                                 "or drop selection=")
     return Design(
         family=info["family"], kind=info["kind"], categories=tuple(info.get("categories", ())),
         labels=tuple(info.get("labels", ())), direction=info["direction"], y=y, t=tk,
@@ -309,7 +327,7 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         X=(X - center) / np.where(scale > 0, scale, 1.0) if X.shape[1] else X, x_names=tuple(x_names),
         x_center=center, x_scale=scale, rows=np.asarray(table.index[keep]), occasion=order.astype(np.int64),
         person_closed=person_closed, excluded=excluded, y_center=y_center, y_scale=y_scale,
-        covariate_levels=cov_levels,
+        covariate_levels=cov_levels, selection=info.get("selection_index"), selected=selected,
     )
 
 

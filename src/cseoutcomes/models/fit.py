@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import log_expit
 
 from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
 from cseoutcomes.models import _numeric as num
@@ -125,6 +126,7 @@ class ChangeFit:
             "x_scale": design.x_scale.tolist(), "covariate_levels": design.covariate_levels,
             "excluded_rows": design.excluded["spreadsheet_row"].astype(int).tolist(),
             "excluded_reason": design.excluded["reason"].astype(str).tolist(),
+            "selection": design.selection,
         }
         fit = cls(None, spec, design, meta)
         fit._posterior = post
@@ -142,6 +144,8 @@ class ChangeFit:
             const[f"{level}_n_people"] = ((f"{level}_all",), g.n_people)
             const[f"{level}_n_rows"] = ((f"{level}_all",), g.n_rows)
         const["person_label"] = (("person",), design.person_labels.astype(str))
+        if design.selected is not None:
+            const["selected"] = (("occasion",), design.selected)
         if design.person_closed is not None:
             const["person_closed"] = (("person",), design.person_closed)
         if design.X.shape[1]:
@@ -186,6 +190,8 @@ class ChangeFit:
             person_closed=np.asarray(c["person_closed"]).astype(bool) if "person_closed" in c else None,
             excluded=pd.DataFrame({"spreadsheet_row": meta["excluded_rows"], "reason": meta["excluded_reason"]}),
             y_center=meta["y_center"], y_scale=meta["y_scale"], covariate_levels=meta.get("covariate_levels", {}),
+            selection=meta.get("selection"),
+            selected=np.asarray(c["selected"]).astype(bool) if "selected" in c else None,
         )
         fit = cls(tree, spec, design, meta)
         fit._posterior = tree["posterior"].to_dataset()
@@ -241,14 +247,21 @@ class ChangeFit:
 
         d = self._design
         out = np.empty((len(self._params()["slope"]), d.n))
+        sel = d.selected if d.selection is not None else None
         for sl, p in self._chunks():
             eta = num.linear_predictor(p, d)
             if d.family == "ordinal":
                 out[sl] = num.ordinal_logp(d.y, eta, p["cutpoints"])
+                if sel is not None:  # conditioned on passing the referral screen (see ChangeModel.selection)
+                    m = int(d.selection)
+                    out[sl, sel] -= log_expit(eta[:, sel] - p["cutpoints"][:, m - 1][:, None])
             elif d.family == "student_t":
                 out[sl] = stats.t.logpdf(d.y_std[None, :], df=p["nu"][:, None], loc=eta, scale=p["sigma"][:, None])
             else:
                 out[sl] = stats.norm.logpdf(d.y_std[None, :], loc=eta, scale=p["sigma"][:, None])
+                if sel is not None:
+                    threshold = (float(d.selection) - d.y_center) / d.y_scale
+                    out[sl, sel] -= stats.norm.logsf(threshold, loc=eta[:, sel], scale=p["sigma"][:, None])
         return out
 
     def _improve_sign(self) -> float:
@@ -371,6 +384,49 @@ class ChangeFit:
         out = pd.DataFrame(rows).set_index("estimate")
         out["n_cases"] = int(who.sum())
         out.attrs["interval"] = f"{prob:.0%} equal-tailed"
+        return out
+
+    def regression_to_the_mean(self, prob: float = 0.9) -> pd.DataFrame:
+        """How much of the naive pre-post change is regression to the mean.
+
+        Over young people with at least two assessments, on the outcome scale
+        (category positions, or outcome units):
+
+        * ``naive``: the observed change from the referral assessment to the
+          last, averaged (what a pre-post comparison reports);
+        * ``modelled``: the change in the *expected* outcome between the same
+          two times, which is free of the selection at referral when the model
+          has a :class:`~cseoutcomes.models.Selection`;
+        * ``regression_to_the_mean``: naive minus modelled;
+        * ``share_of_naive``: that as a share of the naive change.
+
+        Without a selection the model takes the referral assessment at face
+        value, so ``regression_to_the_mean`` stays near 0: fit with
+        ``selection=`` to estimate it.
+        """
+        d = self._design
+        _, first, last, counts, eta_first, eta_last = self._person_change()
+        two = counts > 1
+        if not two.any():
+            raise ModelError("no young person has two assessments", hint="a change needs a second assessment")
+        naive = float(np.mean(d.y[last[two]].astype(float) - d.y[first[two]].astype(float)))
+        if d.family == "ordinal":
+            cut = self._draws("cutpoints")
+            exp_f = num.ordinal_expected(eta_first[:, two], cut)
+            exp_l = num.ordinal_expected(eta_last[:, two], cut)
+            modelled = (exp_l - exp_f).mean(axis=1)
+        else:
+            modelled = d.y_scale * (eta_last[:, two] - eta_first[:, two]).mean(axis=1)
+        rtm = naive - modelled
+        rows = [{"estimate": "naive", "mean": naive, "sd": np.nan, "lower": np.nan, "upper": np.nan}]
+        for name, draws in (("modelled", modelled), ("regression_to_the_mean", rtm),
+                            ("share_of_naive", rtm / naive if naive else np.full_like(rtm, np.nan))):
+            rows.append({"estimate": name, **{k: float(v) for k, v in _summarise(draws, prob).items()}})
+        out = pd.DataFrame(rows).set_index("estimate")
+        out["n_people"] = int(two.sum())
+        out.attrs["interval"] = f"{prob:.0%} equal-tailed"
+        out.attrs["assumption"] = ("referral selected at >= " + str(self.model.selection.at_least)
+                                   if self.model.selection else "referral assessment taken at face value (no selection)")
         return out
 
     def _replicate(self, eta: np.ndarray, rng: np.random.Generator) -> np.ndarray:

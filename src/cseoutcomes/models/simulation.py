@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from cseoutcomes.models import _numeric as num
 
@@ -96,13 +97,27 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
     batch = {k: np.asarray(v)[None, ...] for k, v in params.items()}
     eta = num.linear_predictor(batch, design)[0]
     out = data.copy()
+    sel = design.selected if design.selection is not None else np.zeros(design.n, bool)
     if design.family == "ordinal":
-        y = num.ordinal_sample(eta, np.asarray(params["cutpoints"]), rng)
+        cut = np.asarray(params["cutpoints"])
+        y = num.ordinal_sample(eta, cut, rng)
+        if sel.any():  # referral assessments drawn given that they passed the screen: latent > c_{m-1}
+            low = expit(cut[int(design.selection) - 1] - eta[sel])
+            u = rng.uniform(low, 1.0)
+            latent = eta[sel] + np.log(u) - np.log1p(-u)
+            y[sel] = np.searchsorted(cut, latent, side="left")
         values = np.asarray(design.categories, dtype=object)[y]
     else:
+        sigma = float(params["sigma"])
         noise = rng.standard_t(float(params["nu"]), design.n) if design.family == "student_t" else \
             rng.standard_normal(design.n)
-        values = design.y_center + design.y_scale * (eta + float(params["sigma"]) * noise)
+        if sel.any():
+            from scipy import stats
+
+            threshold = (float(design.selection) - design.y_center) / design.y_scale
+            lower = (threshold - eta[sel]) / sigma
+            noise[sel] = stats.truncnorm.rvs(lower, np.inf, random_state=rng)
+        values = design.y_center + design.y_scale * (eta + sigma * noise)
     column = np.full(len(out), None, dtype=object) if design.family == "ordinal" else np.full(len(out), np.nan)
     keep = np.isin(np.asarray(out.index), design.rows) if len(design.excluded) else np.ones(len(out), bool)
     column[keep] = values

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cseoutcomes.errors import ModelError
 from cseoutcomes.instruments.schema import Instrument
 
-__all__ = ["ChangeModel", "Dirichlet", "Gamma", "HalfNormal", "Normal", "Priors"]
+__all__ = ["ChangeModel", "Dirichlet", "Gamma", "HalfNormal", "Normal", "Priors", "Selection"]
 
 TIME_UNITS = {"months": 12.0, "quarters": 4.0, "years": 1.0}
 """Units of time and how many of each make a year."""
@@ -135,6 +135,25 @@ class Priors(_Frozen):
         return self.slope_sd_by.get(level, self.slope_sd)
 
 
+class Selection(_Frozen):
+    """Referral selection: a case enters the data only when its first (referral) assessment reaches a threshold.
+
+    Young people are taken on when their *observed* risk is high, so the referral
+    assessment is biased upwards and part of any later fall is regression to the
+    mean, not change. With a selection the referral assessment's likelihood is
+    conditioned on having passed the threshold (a truncated likelihood), which
+    removes that bias from the estimated change.
+
+    Attributes
+    ----------
+    at_least
+        Ordinal outcomes: the lowest category that passes (a band code such as
+        ``"moderate"``). Continuous outcomes: the lowest score that passes.
+    """
+
+    at_least: str | float
+
+
 DEFAULT_GROUPS = {"worker": "worker", "service": "service", "area": "area"}
 
 
@@ -181,6 +200,9 @@ class ChangeModel(_Frozen):
     closure
         Column whose non-blank value marks a case closed in the window (used by
         :meth:`ChangeFit.proportion_lower_risk`).
+    selection
+        :class:`Selection`: cases were taken on only when their referral
+        assessment reached a threshold (regression to the mean is then modelled).
     direction
         ``"higher_is_worse"`` or ``"higher_is_better"``. Default: from the
         instrument's score (``change.direction``); needed for items no score
@@ -210,6 +232,7 @@ class ChangeModel(_Frozen):
     covariates: tuple[str, ...] = ()
     closure: str | None = "closure_reason"
     direction: Literal["higher_is_worse", "higher_is_better"] | None = None
+    selection: Selection | None = None
     priors: Priors = Priors()
 
     @model_validator(mode="after")
@@ -301,7 +324,28 @@ class ChangeModel(_Frozen):
         if direction is None:
             raise ModelError(f"no score of {inst.key} says whether higher {name!r} is better or worse",
                              where="direction", hint="pass direction='higher_is_worse' or 'higher_is_better'")
-        info.update(family=family, direction=direction)
+        info.update(family=family, direction=direction, selection_index=None)
+        if self.selection is not None:
+            bound = self.selection.at_least
+            if family == "ordinal":
+                codes = [str(c).casefold() for c in info["categories"]]
+                if not isinstance(bound, str) or bound.casefold() not in codes:
+                    raise ModelError(f"selection threshold {bound!r} is not a category of {name!r} ({codes})",
+                                     where="selection.at_least", hint="give the lowest band that passed the screen")
+                index = codes.index(bound.casefold())
+                if index == 0:
+                    raise ModelError("selection at the lowest category selects everyone", where="selection.at_least",
+                                     hint="drop selection=, or give the lowest band that passed the screen")
+                info["selection_index"] = index
+            elif family == "student_t":
+                raise ModelError("referral selection is implemented for ordinal and Gaussian outcomes",
+                                 where="selection", hint="use family='gaussian' or an ordinal outcome")
+            else:
+                try:
+                    info["selection_index"] = float(bound)
+                except (TypeError, ValueError):
+                    raise ModelError(f"selection threshold {bound!r} is not a number", where="selection.at_least",
+                                     hint="give the lowest score that passed the screen") from None
         return info
 
     @property
@@ -325,7 +369,8 @@ class ChangeModel(_Frozen):
         terms += [f"(0 + time | {g})" for g in self.slope_levels]
         terms += list(self.covariates)
         fam = {"ordinal": "cumulative logit", "gaussian": "Gaussian", "student_t": "Student-t"}[self.family_resolved]
-        return f"{self.outcome} ~ {' + '.join(terms)}  [{fam}; time in {self.time_unit}]"
+        sel = f"; referral selected at >= {self.selection.at_least}" if self.selection else ""
+        return f"{self.outcome} ~ {' + '.join(terms)}  [{fam}; time in {self.time_unit}{sel}]"
 
     # ------------------------------------------------------------------ fitting
 
