@@ -393,3 +393,29 @@ def test_regression_to_the_mean_is_reported_against_the_naive_change(band_fit, p
     assert table.loc["regression_to_the_mean", "mean"] == pytest.approx(naive - table.loc["modelled", "mean"])
     assert table["n_people"].iloc[0] == int(two.sum())
     assert "face value" in table.attrs["assumption"]
+
+
+def test_drop_out_sensitivity_and_tipping_point(band_fit, programme):
+    mar = band_fit.share_lower_at_closure()
+    assert "missing at random" in mar.attrs["assumption"]
+    people = programme.truth["people"]
+    closed = people[people["closed_in_window"]]
+    assert mar["n_cases"].iloc[0] == len(closed)
+    assert mar["n_unplanned"].iloc[0] == int((closed["closure_reason"] != "risk_reduced").sum())
+    table = band_fit.tipping_point(threshold=0.3, deltas=[0, 0.5, 1, 2, 4, 50])
+    assert (np.diff(table["mean"].to_numpy()) <= 1e-12).all()  # worse unplanned endings, fewer at lower risk
+    # with an enormous delta no unplanned closure is lower: only planned closures can count
+    planned_share = int((closed["closure_reason"] == "risk_reduced").sum()) / len(closed)
+    assert table.loc[50.0, "upper"] <= planned_share + 1e-12
+    tip = table.attrs["tipping_delta"]
+    if np.isfinite(tip) and tip > 0:
+        previous = table.index[table.index < tip].max()
+        assert table.loc[previous, "lower"] > 0.3 >= table.loc[tip, "lower"]
+        assert f"at least {tip:g}" in table.attrs["statement"]
+    shifted = band_fit.share_lower_at_closure(delta={"not_engaging": 2.0})
+    assert "not at random" in shifted.attrs["assumption"] and "+2 (not_engaging)" in shifted.attrs["assumption"]
+    assert shifted["mean"].iloc[0] <= mar["mean"].iloc[0]
+    with pytest.raises(ModelError, match="not in the data"):
+        band_fit.share_lower_at_closure(delta={"abducted_by_aliens": 1.0})
+    with pytest.raises(ModelError, match="increasing"):
+        band_fit.tipping_point(deltas=[1, 0])

@@ -139,12 +139,14 @@ def linear_predictor(params: Mapping[str, np.ndarray], design, *, rows: np.ndarr
     return eta
 
 
-def row_slopes(params: Mapping[str, np.ndarray], design) -> np.ndarray:
-    """Total slope of time (latent units per time unit) at every row, shape (S, n)."""
-    slope = np.asarray(params["slope"])[:, None] * np.ones(design.n)[None, :]
+def row_slopes(params: Mapping[str, np.ndarray], design, *, rows: np.ndarray | None = None) -> np.ndarray:
+    """Total slope of time (latent units per time unit) at every row (or ``rows``), shape (S, n)."""
+    sl = slice(None) if rows is None else rows
+    person = design.person[sl]
+    slope = np.asarray(params["slope"])[:, None] * np.ones(len(person))[None, :]
     if "person_slope" in params:
-        slope = slope + params["person_slope"][:, design.person]
+        slope = slope + params["person_slope"][:, person]
     for level, g in design.groups.items():
         if f"slope_{level}" in params:
-            slope = slope + params[f"slope_{level}"][:, g.index]
+            slope = slope + params[f"slope_{level}"][:, g.index[sl]]
     return slope

@@ -66,6 +66,10 @@ class Design:
     """Ordinal: index of the lowest category that passed the referral screen; continuous: the threshold."""
     selected: np.ndarray | None = None
     """Rows whose likelihood is conditioned on the referral screen (each young person's referral assessment)."""
+    person_closure_time: np.ndarray | None = None
+    """Per young person: time of closure since referral (NaN when open or unknown)."""
+    person_closure_reason: np.ndarray | None = None
+    """Per young person: closure reason ('' when open)."""
 
     @property
     def n(self) -> int:
@@ -290,10 +294,17 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         center = scale = np.zeros(0)
 
     person_closed = None
+    closure_reason = closure_time = None
     if model.closure and model.closure in table.columns:
         closed_row = ~_blank(table[model.closure])[keep]
         person_closed = np.zeros(len(plabels), bool)
         np.logical_or.at(person_closed, pcodes, closed_row)
+        reasons = table[model.closure].astype("string").str.strip().fillna("").to_numpy(dtype=object)[keep]
+        closure_reason = np.full(len(plabels), "", dtype=object)
+        for j in np.flatnonzero(closed_row):  # last non-blank reason of each person
+            closure_reason[pcodes[j]] = reasons[j]
+        if model.closure_date and model.closure_date in table.columns:
+            closure_time = _closure_times(model, table, person_codes, t, keep, pcodes, len(plabels), rownum)
 
     y = y[keep]
     y_center, y_scale = 0.0, 1.0
@@ -328,7 +339,37 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         x_center=center, x_scale=scale, rows=np.asarray(table.index[keep]), occasion=order.astype(np.int64),
         person_closed=person_closed, excluded=excluded, y_center=y_center, y_scale=y_scale,
         covariate_levels=cov_levels, selection=info.get("selection_index"), selected=selected,
+        person_closure_time=closure_time, person_closure_reason=closure_reason,
     )
+
+
+def _closure_times(model: ChangeModel, table: pd.DataFrame, person_codes: np.ndarray, t: np.ndarray,
+                   keep: np.ndarray, pcodes: np.ndarray, n_people: int, rownum: np.ndarray) -> np.ndarray:
+    """Each young person's closure time since referral, in the model's unit (NaN where blank)."""
+    from cseoutcomes.data.rules import parse_dates, parse_numbers
+
+    col = table[model.closure_date]
+    per_year = {"months": 12.0, "quarters": 4.0, "years": 1.0}[model.time_unit]
+    if pd.api.types.is_numeric_dtype(table[model.time]):
+        ct, _ = parse_numbers(col)
+    else:
+        dates, bad = parse_dates(col)
+        if bad.any():
+            raise DataError(f"column {model.closure_date!r}: unreadable closure dates on spreadsheet rows "
+                            f"{_rows_text(rownum[bad])}", hint="use YYYY-MM-DD dates, or leave open cases blank")
+        tdates, _ = parse_dates(table[model.time])
+        days = dates.to_numpy().astype("datetime64[D]")
+        first = pd.Series(tdates.to_numpy().astype("datetime64[D]").astype("int64")).groupby(person_codes) \
+            .transform("min").to_numpy()
+        ct = np.where(np.isnat(days), np.nan, (days.astype("int64") - first) / 365.25 * per_year)
+    out = np.full(n_people, np.nan)
+    ctk = ct[keep]
+    for j in np.flatnonzero(~np.isnan(ctk)):
+        out[pcodes[j]] = ctk[j]
+    if np.any(out < -1e-9):
+        raise DataError(f"column {model.closure_date!r}: a closure before the referral assessment",
+                        hint="check the closure and assessment dates")
+    return out
 
 
 def covariate_matrix(model: ChangeModel, design: Design, table: pd.DataFrame) -> np.ndarray:

@@ -146,6 +146,10 @@ class ChangeFit:
         const["person_label"] = (("person",), design.person_labels.astype(str))
         if design.selected is not None:
             const["selected"] = (("occasion",), design.selected)
+        if design.person_closure_time is not None:
+            const["closure_time"] = (("person",), design.person_closure_time)
+        if design.person_closure_reason is not None:
+            const["closure_reason"] = (("person",), design.person_closure_reason.astype(str))
         if design.person_closed is not None:
             const["person_closed"] = (("person",), design.person_closed)
         if design.X.shape[1]:
@@ -192,6 +196,8 @@ class ChangeFit:
             y_center=meta["y_center"], y_scale=meta["y_scale"], covariate_levels=meta.get("covariate_levels", {}),
             selection=meta.get("selection"),
             selected=np.asarray(c["selected"]).astype(bool) if "selected" in c else None,
+            person_closure_time=np.asarray(c["closure_time"]) if "closure_time" in c else None,
+            person_closure_reason=np.asarray(c["closure_reason"]).astype(object) if "closure_reason" in c else None,
         )
         fit = cls(tree, spec, design, meta)
         fit._posterior = tree["posterior"].to_dataset()
@@ -386,6 +392,98 @@ class ChangeFit:
         out.attrs["interval"] = f"{prob:.0%} equal-tailed"
         return out
 
+    def _closure_shift(self, delta: float | dict[str, float]) -> tuple[np.ndarray, str]:
+        """Per closed young person: the MNAR shift (latent units, worse > 0) and the assumption in words."""
+        d = self._design
+        reasons = d.person_closure_reason
+        planned = set(self.model.planned_closures)
+        if isinstance(delta, dict):
+            unknown = sorted(set(delta) - set(reasons) - {""})
+            if unknown:
+                raise ModelError(f"closure reasons {unknown} are not in the data", where="delta",
+                                 hint=f"use reasons from {sorted(set(reasons) - {''})}")
+            shift = np.array([float(delta.get(r, 0.0)) for r in reasons])
+            named = {r: v for r, v in delta.items() if v}
+        else:
+            shift = np.array([0.0 if (r in planned or r == "") else float(delta) for r in reasons])
+            named = {r: float(delta) for r in sorted(set(reasons) - planned - {""})} if delta else {}
+        if not named:
+            words = ("missing at random: risk at an unplanned closure follows the modelled trajectory "
+                     "(as for planned closures)")
+        else:
+            words = ("not at random: risk at closure is worse than the modelled trajectory by "
+                     + ", ".join(f"{v:+g} ({r})" for r, v in named.items()) + " latent units")
+        return shift, words
+
+    def share_lower_at_closure(self, delta: float | dict[str, float] = 0.0, prob: float = 0.9) -> pd.DataFrame:
+        """Share of closed cases in a lower latent band at closure than at referral, under a drop-out assumption.
+
+        Young people whose case closed for an unplanned reason (every reason not
+        in ``model.planned_closures``) were often not assessed at closure; their
+        risk at the closure date is the model's extrapolation of their trajectory
+        (missing at random, ``delta=0``) or that plus ``delta`` latent units in
+        the worse direction (a pattern-mixture assumption that unplanned endings
+        hide worse outcomes). ``delta`` is one number for every unplanned reason,
+        or a dict by reason. The result says in words which assumption it rests on
+        (``attrs["assumption"]`` and the ``assumption`` column).
+        """
+        d = self._design
+        if d.person_closure_time is None or d.person_closure_reason is None:
+            raise ModelError("the fit has no closure dates", where="closure_date",
+                             hint="fit with closure= and closure_date= columns (closure reason and date)")
+        who = d.person_closed & ~np.isnan(d.person_closure_time)
+        if not who.any():
+            raise ModelError("no closed case has a closure date", where="closure_date")
+        first, last, _ = first_and_last(d)
+        shift, words = self._closure_shift(delta)
+        sign = self._improve_sign()
+        params = self._params()
+        eta_first = num.linear_predictor(params, d, rows=first[who])
+        eta_last = num.linear_predictor(params, d, rows=last[who])
+        gap = np.maximum(d.person_closure_time[who] - d.t[last[who]], 0.0)
+        eta_close = eta_last + num.row_slopes(params, d, rows=last[who]) * gap[None, :]
+        eta_close = eta_close - sign * shift[who][None, :]  # worse: up for risk, down for wellbeing
+        share = _latent_share(eta_first, eta_close, params.get("cutpoints"), sign)
+        out = pd.DataFrame([{**{k: float(v) for k, v in _summarise(share, prob).items()},
+                             "n_cases": int(who.sum()),
+                             "n_unplanned": int(np.sum(who & ~np.isin(d.person_closure_reason,
+                                                                        list(self.model.planned_closures)))),
+                             "assumption": words}], index=pd.Index(["latent"], name="estimate"))
+        out.attrs.update({"interval": f"{prob:.0%} equal-tailed", "assumption": words})
+        return out
+
+    def tipping_point(self, threshold: float = 0.5, deltas=None, prob: float = 0.9) -> pd.DataFrame:
+        """How much worse unplanned closures must be before "most closed cases were at lower risk" fails.
+
+        The conclusion tested: the share of closed cases at lower risk at closure
+        exceeds ``threshold``, with the lower end of its ``prob`` interval above
+        it. ``deltas`` (latent units, worse) default to 0, 0.1, ..., 4. Returns
+        the share at each delta; ``attrs["tipping_delta"]`` is the smallest
+        delta at which the conclusion no longer holds (0 if it does not hold even
+        under missing at random; NaN if it holds over the whole grid) and
+        ``attrs["statement"]`` says it in words.
+        """
+        grid = np.round(np.arange(0.0, 4.0001, 0.1), 10) if deltas is None else np.asarray(deltas, dtype=float)
+        if grid.ndim != 1 or not len(grid) or np.any(grid < 0) or np.any(np.diff(grid) <= 0):
+            raise ModelError("deltas must be increasing numbers, 0 or more", where="deltas")
+        rows = [self.share_lower_at_closure(delta=float(g), prob=prob).iloc[0].to_dict() | {"delta": float(g)}
+                for g in grid]
+        table = pd.DataFrame(rows).set_index("delta")
+        holds = table["lower"] > threshold
+        if not holds.iloc[0]:
+            tip, statement = 0.0, (f"Even if unplanned closures follow the modelled trajectory (missing at random), "
+                                   f"the share at lower risk is not clearly above {threshold:.0%}.")
+        elif holds.all():
+            tip, statement = float("nan"), (f"The share at lower risk stays above {threshold:.0%} even if risk at "
+                                            f"every unplanned closure is {grid[-1]:g} latent units worse than modelled.")
+        else:
+            tip = float(table.index[np.argmin(holds.to_numpy())])
+            statement = (f"The share at lower risk stays above {threshold:.0%} unless risk at unplanned closures is "
+                         f"at least {tip:g} latent units worse than the modelled trajectory.")
+        table.attrs.update({"tipping_delta": tip, "statement": statement, "threshold": threshold,
+                            "interval": f"{prob:.0%} equal-tailed"})
+        return table
+
     def regression_to_the_mean(self, prob: float = 0.9) -> pd.DataFrame:
         """How much of the naive pre-post change is regression to the mean.
 
@@ -400,9 +498,11 @@ class ChangeFit:
         * ``regression_to_the_mean``: naive minus modelled;
         * ``share_of_naive``: that as a share of the naive change.
 
-        Without a selection the model takes the referral assessment at face
-        value, so ``regression_to_the_mean`` stays near 0: fit with
-        ``selection=`` to estimate it.
+        Without a selection the model already separates part of the noise at
+        referral (each young person's level is shrunk towards the others), but it
+        takes the referral assessment as an unselected measurement; with
+        ``selection=`` the screen itself is modelled and the estimate is larger.
+        ``attrs["assumption"]`` says which.
         """
         d = self._design
         _, first, last, counts, eta_first, eta_last = self._person_change()

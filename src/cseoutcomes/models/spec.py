@@ -199,7 +199,16 @@ class ChangeModel(_Frozen):
         (one indicator per category but the first).
     closure
         Column whose non-blank value marks a case closed in the window (used by
-        :meth:`ChangeFit.proportion_lower_risk`).
+        :meth:`ChangeFit.proportion_lower_risk`); its values are the closure reasons.
+    closure_date
+        Column with the date a case closed (or time since referral, if ``time``
+        is numeric); used to place closure on the time axis for drop-out
+        sensitivity analyses (:meth:`ChangeFit.tipping_point`). Optional.
+    planned_closures
+        Closure reasons that are planned endings (default ``risk_reduced``);
+        every other reason (not engaging, not contactable, moved away,
+        transferred) is an unplanned ending, whose unobserved risk at closure a
+        sensitivity analysis may shift.
     selection
         :class:`Selection`: cases were taken on only when their referral
         assessment reached a threshold (regression to the mean is then modelled).
@@ -231,6 +240,8 @@ class ChangeModel(_Frozen):
     person_slopes: bool = False
     covariates: tuple[str, ...] = ()
     closure: str | None = "closure_reason"
+    closure_date: str | None = "closure_date"
+    planned_closures: tuple[str, ...] = ("risk_reduced",)
     direction: Literal["higher_is_worse", "higher_is_better"] | None = None
     selection: Selection | None = None
     priors: Priors = Priors()
