@@ -181,6 +181,9 @@ def _structure_key(spec: ChangeModel, design: Design) -> str:
         h.update(np.ascontiguousarray(arr).tobytes())
         h.update(str(np.shape(arr)).encode())
     h.update(f"{design.family}|{design.n_categories}|{len(design.person_labels)}".encode())
+    if design.family != "ordinal" and design.selection is not None:
+        # the screen is a constant on the standardised scale, which depends on the data's mean and SD
+        h.update(f"{design.selection}|{design.y_center!r}|{design.y_scale!r}".encode())
     h.update("|".join(str(len(g.labels)) for g in design.groups.values()).encode())
     return h.hexdigest()
 

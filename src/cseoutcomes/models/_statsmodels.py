@@ -138,23 +138,25 @@ class MixedLMFit:
         p = len(self._exog_names)
         return float(self.result.llf) - (d.n - p) * float(np.log(d.y_scale))
 
+    def _outcome_units(self, values) -> pd.Series:
+        """Fixed-effect coefficients (or their SEs) from the standardised fit to outcome units, covariates per unit."""
+        d = self._design
+        out = pd.Series(np.asarray(values), index=self._exog_names) * d.y_scale
+        for i, x in enumerate(d.x_names):
+            out[f"beta[{x}]"] /= d.x_scale[i]
+        return out
+
     @property
     def fe_params(self) -> pd.Series:
         """Fixed effects in outcome units (intercept, slope per time unit, covariates per unit)."""
-        d = self._design
-        fe = pd.Series(np.asarray(self.result.fe_params), index=self._exog_names) * d.y_scale
-        fe["intercept"] += d.y_center
-        for i, x in enumerate(d.x_names):
-            fe[f"beta[{x}]"] /= d.x_scale[i]
+        fe = self._outcome_units(self.result.fe_params)
+        fe["intercept"] += self._design.y_center
         return fe
 
     @property
     def bse(self) -> pd.Series:
-        d = self._design
-        se = pd.Series(np.asarray(self.result.bse_fe), index=self._exog_names) * d.y_scale
-        for i, x in enumerate(d.x_names):
-            se[f"beta[{x}]"] /= d.x_scale[i]
-        return se
+        """Standard errors of :attr:`fe_params`."""
+        return self._outcome_units(self.result.bse_fe)
 
     @property
     def variance_components(self) -> pd.Series:
