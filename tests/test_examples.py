@@ -37,3 +37,12 @@ def test_what_the_72_hides_rejects_unknown_scenarios(tmp_path):
     study = _load("what_the_72_hides")
     with pytest.raises(SystemExit):
         study.main(["--scenarios", "mars", "--out", str(tmp_path)])
+
+
+@pytest.mark.slow
+def test_sbc_example_runs_and_resumes(tmp_path):
+    example = _load("sbc_change_model")
+    out = tmp_path / "sbc"
+    assert example.main(["--reps", "2", "--jobs", "1", "--draws", "100", "--out", str(out)]) == 0
+    assert len(list(out.glob("rep*.json"))) == 2
+    assert "| slope |" in (tmp_path / "sbc.md").read_text()
