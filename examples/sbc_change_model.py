@@ -4,9 +4,12 @@ Draws every parameter from the priors, simulates risk bands on the design of
 ``hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)`` (98 young people,
 436 assessments, 3 services), fits
 ``total_band ~ time + (1 | person) + (0 + time | service)`` and ranks the truth.
+With ``--full``: the default programme's design (806 young people, 3,105
+assessments) and the model with service and worker slopes.
 Replications are kept under ``--out`` and skipped on a rerun.
 
     python examples/sbc_change_model.py --reps 200 --jobs 2
+    python examples/sbc_change_model.py --full --reps 200 --jobs 2
 """
 
 from __future__ import annotations
@@ -23,16 +26,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "sbc_change_model")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--full", action="store_true", help="the default programme's design, worker slopes too")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = HERE / "results" / ("sbc_change_model_full" if args.full else "sbc_change_model")
 
     from cseoutcomes.models import ChangeModel
     from cseoutcomes.models.calibration import sbc
     from cseoutcomes.simulate import hub_and_spoke
 
-    design = hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6).assessments[
-        ["person_id", "assessment_date", "worker", "service", "area", "closure_reason", "closure_date"]]
-    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={"service": "service"})
+    sim = hub_and_spoke(seed=0) if args.full else hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
+    design = sim.assessments[["person_id", "assessment_date", "worker", "service", "area", "closure_reason",
+                              "closure_date"]]
+    groups = {"service": "service", "worker": "worker"} if args.full else {"service": "service"}
+    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups=groups)
+    where = "hub_and_spoke(seed=0)" if args.full else "hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)"
     result = sbc(model, design, n_datasets=args.reps, seed=1, directory=args.out, n_jobs=args.jobs,
                  draws=args.draws, chains=2)
     cov = result.coverage().reset_index()
@@ -40,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     uni = result.uniformity()
     diag = result.diagnostics
     lines = [f"# SBC of `{model.describe()}`", "",
-             f"{len(result.ranks)} replications on the design of `hub_and_spoke(seed=5, n_hubs=3, n_areas=4, "
-             f"n_workers=6)`; {args.draws} draws x 2 chains per fit; truth ranked among 99 thinned draws.", "",
+             f"{len(result.ranks)} replications on the design of `{where}`; {args.draws} draws x 2 chains per fit; "
+             "truth ranked among 99 thinned draws.", "",
              "| estimand | 90% coverage | Wilson 95% interval | 50% | 80% | 95% | uniformity p (chi-square) |",
              "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
     for name in cov90.index:
@@ -52,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"Fits with divergences: {int((diag['divergences'] > 0).sum())} of {len(diag)}; "
               f"max R-hat > 1.01 in {int((diag['max_rhat'] > 1.01).sum())}; median fit time "
               f"{diag['seconds'].median():.1f} s.", "",
-              f"Command: `python examples/sbc_change_model.py --reps {args.reps} --jobs {args.jobs}` (resumes)."]
+              f"Command: `python examples/sbc_change_model.py {'--full ' if args.full else ''}--reps {args.reps} "
+              f"--jobs {args.jobs}` (resumes)."]
     text = "\n".join(lines) + "\n"
     (args.out.parent / f"{args.out.name}.md").write_text(text, encoding="utf-8")
     print(text)
