@@ -142,3 +142,12 @@ def test_selection_is_described():
                     selection={"at_least": "MODERATE"})
     assert m.describe().endswith("referral selected at >= MODERATE]")
     assert m._resolve()["selection_index"] == 2
+
+
+def test_statsmodels_backend_refuses_referral_selection():
+    from cseoutcomes.simulate import hub_and_spoke
+
+    data = hub_and_spoke(seed=3, n_hubs=2, n_areas=2, n_workers=3).assessments
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total", selection={"at_least": 11})
+    with pytest.raises(ModelError, match="cannot condition"):
+        m.fit(data, backend="statsmodels")

@@ -54,6 +54,9 @@ def fit_mixedlm(spec: ChangeModel, design: Design) -> MixedLMFit:
     if design.family == "ordinal":
         raise ModelError(f"the statsmodels backend fits linear mixed models only; {spec.outcome!r} is ordinal",
                          where="backend", hint="use backend='pymc' for the cumulative-logit model, or model a score")
+    if design.selection is not None:
+        raise ModelError("the statsmodels backend cannot condition the referral assessment on the screen",
+                         where="selection", hint="use backend='pymc', or drop selection=")
     if design.family == "student_t":
         raise ModelError("the statsmodels backend has Gaussian errors only", where="family",
                          hint="use family='gaussian', or backend='pymc' for Student-t errors")
