@@ -47,20 +47,21 @@ LADDER = (1000, 2000, 4000, 8000)
 
 
 def _data():
-    import numpy as np
+    """The simulated programme and, for bambi and plain PyMC, the same bands, times and groups our model fits."""
     import pandas as pd
 
-    import cseoutcomes as co
+    from cseoutcomes.models import ChangeModel
+    from cseoutcomes.models.design import build_design
     from cseoutcomes.simulate import hub_and_spoke
 
     sim = hub_and_spoke(seed=0)
-    a = sim.assessments
-    band = co.score(a, "cse-risk-indicators", scores=["total"])["total_band"]
-    d = pd.to_datetime(a["assessment_date"])
-    months = (d - d.groupby(a["person_id"]).transform("min")).dt.days / (365.25 / 12)
-    frame = pd.DataFrame({"band": band, "time": months.to_numpy(), "person": a["person_id"].to_numpy(),
-                          "hub": a["service"].to_numpy(), "worker": a["worker"].to_numpy()})
-    assert np.all(frame["band"].notna())
+    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
+                        groups={"service": "service", "worker": "worker"})
+    d = build_design(model, sim.assessments)
+    frame = pd.DataFrame({"band": pd.Categorical.from_codes(d.y, categories=list(d.categories), ordered=True),
+                          "time": d.t, "person": d.person_labels[d.person],
+                          "hub": d.groups["service"].labels[d.groups["service"].index],
+                          "worker": d.groups["worker"].labels[d.groups["worker"].index]})
     return sim, frame
 
 

@@ -28,30 +28,25 @@ _CITE = [{"text": "Test instrument for cseoutcomes' own tests."}]
 _LICENCE = {"name": "CC0-1.0", "wording_may_ship": True}
 
 
-def sleep_instrument() -> Instrument:
-    """A continuous 'reaction' score; the data carry the score itself."""
+def _one_item_instrument(id_: str, title: str, item: str, codes: range, score: str) -> Instrument:
+    """An instrument with one ordered item and one score whose change direction is 'higher is worse'."""
     return Instrument.from_dict({
-        "id": "sleep-reaction", "version": "1.0.0", "title": "Reaction time", "kind": "distance_travelled",
+        "id": id_, "version": "1.0.0", "title": title, "kind": "distance_travelled",
         "citation": _CITE, "licence": _LICENCE,
-        "response_scales": {"ms": {"type": "ordinal", "categories": [
-            {"code": str(v), "value": v} for v in range(0, 5)]}},
-        "items": [{"id": "reaction_item", "label": "placeholder item", "scale": "ms"}],
-        "scores": [{"id": "reaction", "label": "Reaction time (ms)", "method": "sum",
-                    "change": {"direction": "higher_is_worse"}}],
+        "response_scales": {"scale": {"type": "ordinal", "categories": [{"code": str(v), "value": v} for v in codes]}},
+        "items": [{"id": item, "label": title, "scale": "scale"}],
+        "scores": [{"id": score, "label": title, "method": "sum", "change": {"direction": "higher_is_worse"}}],
     })
+
+
+def sleep_instrument() -> Instrument:
+    """A continuous 'reaction' score; the data carry the score itself (the item is a placeholder)."""
+    return _one_item_instrument("sleep-reaction", "Reaction time (ms)", "reaction_item", range(0, 5), "reaction")
 
 
 def wine_instrument() -> Instrument:
     """One 1-5 rating item, higher = more bitter (taken as 'worse')."""
-    return Instrument.from_dict({
-        "id": "wine-bitterness", "version": "1.0.0", "title": "Bitterness rating", "kind": "distance_travelled",
-        "citation": _CITE, "licence": _LICENCE,
-        "response_scales": {"five": {"type": "ordinal", "categories": [
-            {"code": str(v), "value": v} for v in range(1, 6)]}},
-        "items": [{"id": "rating", "label": "Bitterness", "scale": "five"}],
-        "scores": [{"id": "bitterness", "label": "Bitterness", "method": "sum",
-                    "change": {"direction": "higher_is_worse"}}],
-    })
+    return _one_item_instrument("wine-bitterness", "Bitterness rating", "rating", range(1, 6), "bitterness")
 
 
 @pytest.fixture

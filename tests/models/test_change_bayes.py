@@ -407,11 +407,18 @@ def test_drop_out_sensitivity_and_tipping_point(band_fit, programme):
     # with an enormous delta no unplanned closure is lower: only planned closures can count
     planned_share = int((closed["closure_reason"] == "risk_reduced").sum()) / len(closed)
     assert table.loc[50.0, "upper"] <= planned_share + 1e-12
-    tip = table.attrs["tipping_delta"]
-    if np.isfinite(tip) and tip > 0:
-        previous = table.index[table.index < tip].max()
-        assert table.loc[previous, "lower"] > 0.3 >= table.loc[tip, "lower"]
-        assert f"at least {tip:g}" in table.attrs["statement"]
+    # the tipping delta is the first delta whose interval no longer lies above the threshold
+    for threshold in (0.05, 0.3, 0.99):
+        t = band_fit.tipping_point(threshold=threshold, deltas=[0, 0.5, 1, 2, 4, 50])
+        fails = t.index[t["lower"] <= threshold]
+        tip = t.attrs["tipping_delta"]
+        if len(fails) == 0:
+            assert np.isnan(tip) and "stays above" in t.attrs["statement"]
+        elif fails[0] == 0:
+            assert tip == 0 and "Even if" in t.attrs["statement"]
+        else:
+            assert tip == fails[0] and f"at least {tip:g}" in t.attrs["statement"]
+    assert band_fit.tipping_point(threshold=0.99).attrs["tipping_delta"] == 0  # never clearly above 99%
     shifted = band_fit.share_lower_at_closure(delta={"not_engaging": 2.0})
     assert "not at random" in shifted.attrs["assumption"] and "+2 (not_engaging)" in shifted.attrs["assumption"]
     assert shifted["mean"].iloc[0] <= mar["mean"].iloc[0]

@@ -64,11 +64,17 @@ def test_uniformity_accepts_uniform_ranks_and_rejects_biased_ones():
 
 
 def test_coverage_has_wilson_intervals():
-    cov = SBCResult(_fake_records(200, 99)).coverage()
-    row = cov.loc[("slope", 0.9)]
-    assert row["lower"] < row["coverage"] < row["upper"]
-    # Wilson interval at n = 200 around 0.9 is about +-0.04 (Newcombe 1998, method 3)
-    assert 0.06 < row["upper"] - row["lower"] < 0.10
+    from statsmodels.stats.proportion import proportion_confint
+
+    records = _fake_records(200, 99)
+    cov = SBCResult(records).coverage()
+    for level in LEVELS:
+        row = cov.loc[("slope", level)]
+        hits = sum(r["covered"]["slope"][str(level)] for r in records)
+        assert row["coverage"] == hits / 200
+        # peer: statsmodels' Wilson score interval (Newcombe 1998, method 3)
+        lo, hi = proportion_confint(hits, 200, alpha=0.05, method="wilson")
+        assert (row["lower"], row["upper"]) == pytest.approx((lo, hi), abs=1e-4)
 
 
 def test_plots_are_matplotlib_figures():

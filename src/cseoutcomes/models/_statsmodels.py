@@ -92,7 +92,7 @@ def fit_mixedlm(spec: ChangeModel, design: Design) -> MixedLMFit:
         warnings.simplefilter("always")
         result = model.fit(reml=True)
     messages = sorted({str(w.message) for w in caught})
-    fit = MixedLMFit(spec, design, result, exog_names, names, messages, block_rows, components)
+    fit = MixedLMFit(spec, design, result, exog_names, names, messages, components)
     fit.row_order = order  # statsmodels' rows (fittedvalues, resid) are the design's rows in this order
     return fit
 
@@ -114,14 +114,13 @@ class MixedLMFit:
     with their conditional standard errors.
     """
 
-    def __init__(self, spec, design, result, exog_names, vc_names, messages, block_rows, components):
+    def __init__(self, spec, design, result, exog_names, vc_names, messages, components):
         self.model = spec
         self._design = design
         self.result = result
         self._exog_names = exog_names
         self._vc_names = vc_names
         self.messages = messages
-        self._block_rows = block_rows
         self._components = components
         vcomp = np.asarray(result.vcomp)
         on_boundary = bool(len(vcomp)) and float(vcomp.min()) < 1e-8 * float(result.scale)
@@ -246,21 +245,11 @@ class MixedLMFit:
         each young person's first row in ``new_data``. For predictive intervals use
         ``backend="pymc"``.
         """
-        from cseoutcomes._tables import spreadsheet_rows
-        from cseoutcomes.errors import DataError
-        from cseoutcomes.models.design import _time
+        from cseoutcomes.models.design import prediction_rows
 
         d = self._design
         spec = self.model
-        needed = [spec.person, spec.time, *spec.groups.values(), *spec.covariates]
-        missing = [c for c in dict.fromkeys(needed) if c not in new_data.columns]
-        if missing:
-            raise DataError(f"columns missing from new_data: {missing}", hint="give the columns the model was fitted on")
-        problems: list[str] = []
-        person_text = new_data[spec.person].astype("string").str.strip().fillna("").to_numpy(dtype=object)
-        t = _time(spec, new_data, pd.factorize(person_text)[0], spreadsheet_rows(new_data), problems)
-        if problems:
-            raise DataError("; ".join(problems), problems=problems)
+        person_text, t, group_text = prediction_rows(spec, new_data)
         blups = self._blups()
         fe = np.asarray(self.result.fe_params)
 
@@ -270,11 +259,6 @@ class MixedLMFit:
 
         eta = fe[0] + lookup("person", d.person_labels, person_text)
         slope = fe[1] + (lookup("person_slope", d.person_labels, person_text) if "person_slope" in blups else 0.0)
-        group_text = {lvl: new_data[col].astype("string").str.strip().fillna("").to_numpy(dtype=object)
-                      for lvl, col in spec.groups.items()}
-        for child, parent in spec.nested.items():
-            group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child],
-                                                                       strict=True)], dtype=object)
         for lvl in spec.slope_levels:
             slope = slope + lookup(f"slope_{lvl}", d.groups[lvl].labels, group_text[lvl])
         for lvl in spec.intercepts_by:

@@ -17,14 +17,12 @@ import pandas as pd
 
 from cseoutcomes._tables import spreadsheet_rows
 from cseoutcomes.errors import DataError, ModelWarning
+from cseoutcomes.models.spec import TIME_UNITS
 
 if TYPE_CHECKING:
     from cseoutcomes.models.spec import ChangeModel
 
-__all__ = ["Design", "build_design", "covariate_matrix"]
-
-DAYS_PER_MONTH = 365.25 / 12
-
+__all__ = ["Design", "build_design", "covariate_matrix", "prediction_rows"]
 
 @dataclass
 class Group:
@@ -84,14 +82,6 @@ class Design:
         """Continuous outcome on the standardised scale the priors refer to."""
         return (self.y - self.y_center) / self.y_scale
 
-    def person_group(self, level: str) -> np.ndarray:
-        """Group index of each young person on ``level`` (their first assessment's group)."""
-        g = self.groups[level]
-        out = np.full(len(self.person_labels), -1)
-        first = np.unique(self.person, return_index=True)[1]
-        out[self.person[first]] = g.index[first]
-        return out
-
 
 def _blank(values: pd.Series) -> np.ndarray:
     text = values.astype("string")
@@ -109,7 +99,7 @@ def _time(model: ChangeModel, table: pd.DataFrame, person: np.ndarray, rownum: n
     from cseoutcomes.data.rules import parse_dates, parse_numbers
 
     col = table[model.time]
-    per_year = {"months": 12.0, "quarters": 4.0, "years": 1.0}[model.time_unit]
+    per_year = TIME_UNITS[model.time_unit]
     numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
     if numeric:
         t, bad = parse_numbers(col)
@@ -223,15 +213,12 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         if blank.any():
             problems.append(f"column {col!r} ({role}): blank on spreadsheet rows {_rows_text(rownum[blank])} "
                             "(every assessment needs one)")
-        return values.astype("string").str.strip().fillna("").to_numpy(dtype=object)
+        return _text(values)
 
     person_text = labels_of(model.person, "person")
     person_codes, _ = pd.factorize(person_text, sort=False)
     t = _time(model, table, person_codes, rownum, problems)
-    group_text = {lvl: labels_of(col, lvl) for lvl, col in model.groups.items()}
-    for child, parent in model.nested.items():
-        group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child], strict=True)],
-                                     dtype=object)
+    group_text = _nest(model, {lvl: labels_of(col, lvl) for lvl, col in model.groups.items()})
     if require_outcome or model.outcome in table.columns:
         y, no_outcome = _outcome(model, info, table, rownum, problems)
     else:
@@ -299,7 +286,7 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         closed_row = ~_blank(table[model.closure])[keep]
         person_closed = np.zeros(len(plabels), bool)
         np.logical_or.at(person_closed, pcodes, closed_row)
-        reasons = table[model.closure].astype("string").str.strip().fillna("").to_numpy(dtype=object)[keep]
+        reasons = _text(table[model.closure])[keep]
         closure_reason = np.full(len(plabels), "", dtype=object)
         for j in np.flatnonzero(closed_row):  # last non-blank reason of each person
             closure_reason[pcodes[j]] = reasons[j]
@@ -333,7 +320,7 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
     return Design(
         family=info["family"], kind=info["kind"], categories=tuple(info.get("categories", ())),
         labels=tuple(info.get("labels", ())), direction=info["direction"], y=y, t=tk,
-        t_per_year={"months": 12.0, "quarters": 4.0, "years": 1.0}[model.time_unit],
+        t_per_year=TIME_UNITS[model.time_unit],
         person=pcodes.astype(np.int64), person_labels=np.asarray(plabels, dtype=object), groups=groups,
         X=(X - center) / np.where(scale > 0, scale, 1.0) if X.shape[1] else X, x_names=tuple(x_names),
         x_center=center, x_scale=scale, rows=np.asarray(table.index[keep]), occasion=order.astype(np.int64),
@@ -349,7 +336,7 @@ def _closure_times(model: ChangeModel, table: pd.DataFrame, person_codes: np.nda
     from cseoutcomes.data.rules import parse_dates, parse_numbers
 
     col = table[model.closure_date]
-    per_year = {"months": 12.0, "quarters": 4.0, "years": 1.0}[model.time_unit]
+    per_year = TIME_UNITS[model.time_unit]
     if pd.api.types.is_numeric_dtype(table[model.time]):
         ct, _ = parse_numbers(col)
     else:
@@ -370,6 +357,38 @@ def _closure_times(model: ChangeModel, table: pd.DataFrame, person_codes: np.nda
         raise DataError(f"column {model.closure_date!r}: a closure before the referral assessment",
                         hint="check the closure and assessment dates")
     return out
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    return values.astype("string").str.strip().fillna("").to_numpy(dtype=object)
+
+
+def _nest(model: ChangeModel, group_text: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Labels of nested levels made unique within their parent ("S1/W1")."""
+    for child, parent in model.nested.items():
+        group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child], strict=True)],
+                                     dtype=object)
+    return group_text
+
+
+def prediction_rows(model: ChangeModel, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Person labels, time and group labels of new rows to predict (labels as in the fitted design).
+
+    Time is a number since referral in the model's unit, or dates counted from
+    each young person's first row in ``table``.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"new_data must be a pandas DataFrame, not {type(table).__name__}")
+    needed = [model.person, model.time, *model.groups.values(), *model.covariates]
+    missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
+    if missing:
+        raise DataError(f"columns missing from new_data: {missing}", hint="give the columns the model was fitted on")
+    person_text = _text(table[model.person])
+    problems: list[str] = []
+    t = _time(model, table, pd.factorize(person_text)[0], spreadsheet_rows(table), problems)
+    if problems:
+        raise DataError("; ".join(problems), problems=problems)
+    return person_text, t, _nest(model, {lvl: _text(table[col]) for lvl, col in model.groups.items()})
 
 
 def covariate_matrix(model: ChangeModel, design: Design, table: pd.DataFrame) -> np.ndarray:

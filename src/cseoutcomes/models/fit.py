@@ -97,6 +97,7 @@ class ChangeFit:
         self.meta = meta
         self._draw_cache: dict[str, np.ndarray] = {}
         self._param_cache: dict[str, np.ndarray] | None = None
+        self._closure_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # --------------------------------------------------------------- building
 
@@ -415,6 +416,25 @@ class ChangeFit:
                      + ", ".join(f"{v:+g} ({r})" for r, v in named.items()) + " latent units")
         return shift, words
 
+    def _at_referral_and_closure(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Closed cases with a closure date; latent at referral and at closure (MAR extrapolation). Computed once."""
+        if self._closure_cache is None:
+            d = self._design
+            if d.person_closure_time is None or d.person_closure_reason is None:
+                raise ModelError("the fit has no closure dates", where="closure_date",
+                                 hint="fit with closure= and closure_date= columns (closure reason and date)")
+            who = d.person_closed & ~np.isnan(d.person_closure_time)
+            if not who.any():
+                raise ModelError("no closed case has a closure date", where="closure_date")
+            first, last, _ = first_and_last(d)
+            params = self._params()
+            eta_first = num.linear_predictor(params, d, rows=first[who])
+            eta_last = num.linear_predictor(params, d, rows=last[who])
+            gap = np.maximum(d.person_closure_time[who] - d.t[last[who]], 0.0)
+            eta_close = eta_last + num.row_slopes(params, d, rows=last[who]) * gap[None, :]
+            self._closure_cache = (who, eta_first, eta_close)
+        return self._closure_cache
+
     def share_lower_at_closure(self, delta: float | dict[str, float] = 0.0, prob: float = 0.9) -> pd.DataFrame:
         """Share of closed cases in a lower latent band at closure than at referral, under a drop-out assumption.
 
@@ -428,22 +448,11 @@ class ChangeFit:
         (``attrs["assumption"]`` and the ``assumption`` column).
         """
         d = self._design
-        if d.person_closure_time is None or d.person_closure_reason is None:
-            raise ModelError("the fit has no closure dates", where="closure_date",
-                             hint="fit with closure= and closure_date= columns (closure reason and date)")
-        who = d.person_closed & ~np.isnan(d.person_closure_time)
-        if not who.any():
-            raise ModelError("no closed case has a closure date", where="closure_date")
-        first, last, _ = first_and_last(d)
+        who, eta_first, eta_close = self._at_referral_and_closure()
         shift, words = self._closure_shift(delta)
         sign = self._improve_sign()
-        params = self._params()
-        eta_first = num.linear_predictor(params, d, rows=first[who])
-        eta_last = num.linear_predictor(params, d, rows=last[who])
-        gap = np.maximum(d.person_closure_time[who] - d.t[last[who]], 0.0)
-        eta_close = eta_last + num.row_slopes(params, d, rows=last[who]) * gap[None, :]
         eta_close = eta_close - sign * shift[who][None, :]  # worse: up for risk, down for wellbeing
-        share = _latent_share(eta_first, eta_close, params.get("cutpoints"), sign)
+        share = _latent_share(eta_first, eta_close, self._params().get("cutpoints"), sign)
         out = pd.DataFrame([{**{k: float(v) for k, v in _summarise(share, prob).items()},
                              "n_cases": int(who.sum()),
                              "n_unplanned": int(np.sum(who & ~np.isin(d.person_closure_reason,
@@ -590,29 +599,16 @@ class ChangeFit:
         (draws, rows) of predicted outcomes (category positions or values).
         The same ``seed`` gives the same result.
         """
-        from cseoutcomes.models.design import _time
+        from cseoutcomes.models.design import prediction_rows
 
         d = self._design
         spec = self.model
         if kind not in ("summary", "draws"):
             raise ModelError(f"kind={kind!r} is not understood", where="kind", hint="use 'summary' or 'draws'")
-        if not isinstance(new_data, pd.DataFrame):
-            raise DataError(f"new_data must be a pandas DataFrame, not {type(new_data).__name__}")
-        needed = [spec.person, spec.time, *spec.groups.values(), *spec.covariates]
-        missing = [c for c in dict.fromkeys(needed) if c not in new_data.columns]
-        if missing:
-            raise DataError(f"columns missing from new_data: {missing}", hint="give the columns the model was fitted on")
+        person_text, t, group_text = prediction_rows(spec, new_data)
         rng = np.random.default_rng(seed)
         S = self.n_draws
         n = len(new_data)
-        problems: list[str] = []
-        from cseoutcomes._tables import spreadsheet_rows
-
-        rownum = spreadsheet_rows(new_data)
-        person_text = new_data[spec.person].astype("string").str.strip().fillna("").to_numpy(dtype=object)
-        t = _time(spec, new_data, pd.factorize(person_text)[0], rownum, problems)
-        if problems:
-            raise DataError("; ".join(problems), problems=problems)
         params = self._params()
 
         def effects(name: str, sd_name: str, labels: np.ndarray, text: np.ndarray) -> np.ndarray:
@@ -629,11 +625,6 @@ class ChangeFit:
         slope = np.repeat(params["slope"][:, None], n, axis=1)
         if spec.person_slopes:
             slope += effects("person_slope", "person_slope_sd", d.person_labels, person_text)
-        group_text = {lvl: new_data[col].astype("string").str.strip().fillna("").to_numpy(dtype=object)
-                      for lvl, col in spec.groups.items()}
-        for child, parent in spec.nested.items():
-            group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child], strict=True)],
-                                         dtype=object)
         for lvl in spec.slope_levels:
             slope += effects(f"slope_{lvl}", f"slope_sd_{lvl}", d.groups[lvl].labels, group_text[lvl])
         for lvl in spec.intercepts_by:
