@@ -23,20 +23,29 @@ def test_what_the_72_hides_runs_resumes_and_summarises(tmp_path, capsys):
     study = _load("what_the_72_hides")
     args = ["--reps", "1", "--small", "--jobs", "1", "--draws", "200", "--out", str(tmp_path / "study"),
             "--scenarios", "selection"]
-    assert study.main(args) == 0
-    record = json.loads((tmp_path / "study" / "selection" / "rep0000.json").read_text())
+    assert study.main([*args, "--variants", "model_mar,model_selection"]) == 0
+    path = tmp_path / "study" / "selection" / "rep0000.json"
+    record = json.loads(path.read_text())
     assert set(record["estimates"]) == {"model_mar", "model_selection"}
     assert 0 <= record["truth"] <= 1 and 0 <= record["naive_share"] <= 1
+    # a later run with more variants fits only the missing one and keeps the earlier estimates
+    assert study.main(args) == 0
+    extended = json.loads(path.read_text())
+    assert set(extended["estimates"]) == {"model_mar", "model_selection", "model_selection_joint"}
+    assert extended["estimates"]["model_mar"] == record["estimates"]["model_mar"]
+    capsys.readouterr()
     assert study.main(args) == 0
     assert "0 replications to run" in capsys.readouterr().out  # resumed, nothing refitted
     table = (tmp_path / "study.md").read_text()
-    assert "| selection | 1 |" in table and "model selection" in table
+    assert "| selection | model, screen modelled, joint drop-out | 1 |" in table
 
 
 def test_what_the_72_hides_rejects_unknown_scenarios(tmp_path):
     study = _load("what_the_72_hides")
     with pytest.raises(SystemExit):
         study.main(["--scenarios", "mars", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        study.main(["--variants", "model_magic", "--out", str(tmp_path)])
 
 
 @pytest.mark.slow

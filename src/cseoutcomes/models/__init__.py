@@ -9,6 +9,7 @@ from cseoutcomes.models.simulation import draw_prior, simulate_outcomes
 from cseoutcomes.models.spec import (
     ChangeModel,
     Dirichlet,
+    Dropout,
     Gamma,
     HalfNormal,
     Normal,
@@ -20,6 +21,7 @@ __all__ = [
     "ChangeFit",
     "ChangeModel",
     "Dirichlet",
+    "Dropout",
     "Gamma",
     "HalfNormal",
     "Normal",

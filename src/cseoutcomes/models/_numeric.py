@@ -150,3 +150,55 @@ def row_slopes(params: Mapping[str, np.ndarray], design, *, rows: np.ndarray | N
         if f"slope_{level}" in params:
             slope = slope + params[f"slope_{level}"][:, g.index[sl]]
     return slope
+
+
+def exprel(x: np.ndarray) -> np.ndarray:
+    """(exp(x) - 1) / x, with its limit 1 at 0 (accurate near 0)."""
+    x = np.asarray(x, dtype=float)
+    small = np.abs(x) < 1e-8
+    safe = np.where(small, 1.0, x)
+    return np.where(small, 1.0 + x / 2, np.expm1(safe) / safe)
+
+
+def closure_cumulative_hazard(log_rate, effect, eta0, slope, time) -> np.ndarray:
+    """Integral over [0, time] of exp(log_rate + effect * (eta0 + slope * u)) du, in closed form.
+
+    = exp(log_rate + effect * eta0) * time * exprel(effect * slope * time). Arrays broadcast.
+    """
+    return np.exp(log_rate + effect * eta0) * time * exprel(effect * slope * time)
+
+
+def closure_loglik(log_rate: np.ndarray, effect: np.ndarray, eta0: np.ndarray, slope: np.ndarray,
+                   followup: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Log-likelihood of each young person's closure (shared-parameter drop-out model), shape (S, P).
+
+    Competing reasons r with hazards h_r(t) = exp(a_r + b_r * eta(t)), eta(t) = eta0 + slope * t
+    (centred, see :func:`closure_trajectories`):
+    log L = -sum_r H_r(T) + [closed] (a_e + b_e * eta(T)), where T is the follow-up and e the reason.
+    ``log_rate``/``effect``: (S, R); ``eta0``/``slope``: (S, P); ``followup``/``event``: (P,), event -1 = open.
+    """
+    a = np.asarray(log_rate)[:, None, :]
+    b = np.asarray(effect)[:, None, :]
+    T = np.asarray(followup, dtype=float)
+    H = closure_cumulative_hazard(a, b, eta0[..., None], slope[..., None], T[None, :, None])
+    out = -H.sum(axis=-1)
+    closed = np.flatnonzero(np.asarray(event) >= 0)
+    r = np.asarray(event)[closed]
+    out[:, closed] += log_rate[:, r] + effect[:, r] * (eta0[:, closed] + slope[:, closed] * T[closed])
+    return out
+
+
+def closure_trajectories(params: Mapping[str, np.ndarray], design) -> tuple[np.ndarray, np.ndarray]:
+    """Each young person's latent trajectory for the closure hazards, as (value at time 0, slope): (S, P) each.
+
+    The value is centred at the average latent risk over follow-up (mean over young people of
+    eta(T/2)), the point at which ``closure_rate`` is stated; the PyMC graph centres the same way.
+    """
+    from cseoutcomes.models.design import first_and_last
+
+    first, _, _ = first_and_last(design)
+    eta = linear_predictor(params, design, rows=first)
+    slope = row_slopes(params, design, rows=first)
+    eta0 = eta - slope * design.t[first][None, :]
+    centre = np.mean(eta0 + slope * design.person_followup[None, :] / 2, axis=1, keepdims=True)
+    return eta0 - centre, slope

@@ -46,6 +46,8 @@ def build_pymc_model(spec: ChangeModel, design: Design):
         coords["cutpoint"] = [f"{design.categories[k]}|{design.categories[k + 1]}" for k in range(K - 1)]
     if design.X.shape[1]:
         coords["covariate"] = list(design.x_names)
+    if design.person_event is not None:
+        coords["closure_reason"] = list(design.closure_reasons)
     t = design.t
     with pm.Model(coords=coords) as m:
         slope = pm.Normal("slope", pri.slope.mu / per_year, pri.slope.sigma / per_year)
@@ -87,6 +89,8 @@ def build_pymc_model(spec: ChangeModel, design: Design):
                 selected = design.selected.astype(float)
                 loglik = loglik - selected * _log_sigmoid(eta - cut[int(design.selection) - 1])
             pm.Potential("y_loglik", loglik.sum())
+            if design.person_event is not None:
+                _closure_potential(spec, design, eta, row_slope)
         else:
             intercept = pm.Normal("intercept", pri.intercept.mu, pri.intercept.sigma)
             sigma = pm.HalfNormal("sigma", pri.sigma.sigma)
@@ -103,7 +107,45 @@ def build_pymc_model(spec: ChangeModel, design: Design):
                     threshold = (float(design.selection) - design.y_center) / design.y_scale
                     selected = design.selected.astype(float)
                     pm.Potential("selection", -(selected * normal_lccdf(mu, sigma, threshold)).sum())
+            if design.person_event is not None:
+                _closure_potential(spec, design, mu, row_slope)
     return m
+
+
+def _closure_potential(spec: ChangeModel, design: Design, lin, row_slope) -> None:
+    """Shared-parameter drop-out: each closure reason's hazard depends on the latent trajectory.
+
+    h_r(t) = exp(a_r + b_r * eta(t)) with eta(t) = eta0 + s * t linear in time since referral, so
+    H_r(T) = exp(a_r + b_r * eta0) * T * exprel(b_r * s * T) (see ``_numeric.closure_loglik``, which this
+    matches to rounding). ``a_r`` is stated per year in the priors and converted to the model's time unit.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from cseoutcomes.models.design import first_and_last
+
+    pri = spec.priors
+    first, _, _ = first_and_last(design)
+    a = pm.Normal("closure_rate", pri.closure_rate.mu - np.log(design.t_per_year), pri.closure_rate.sigma,
+                  dims="closure_reason")
+    b = pm.Normal("closure_effect", pri.closure_effect.mu, pri.closure_effect.sigma, dims="closure_reason")
+    slope = (row_slope + pt.zeros(design.n))[first]
+    T = design.person_followup
+    # centred: a_r is the log rate at the average latent risk over follow-up, which keeps a_r and b_r
+    # nearly uncorrelated in the posterior (as brms centres predictors); eta(t) - centre enters the hazard
+    eta0 = lin[first] - slope * design.t[first]
+    centre = pt.mean(eta0 + slope * T / 2)
+    pm.Deterministic("closure_centre", centre)
+    eta0 = eta0 - centre
+    k = b[None, :] * (slope * T)[:, None]
+    small = pt.lt(pt.abs(k), 1e-8)
+    safe = pt.switch(small, 1.0, k)  # no 0/0 in the branch not taken (its gradient would be NaN)
+    rel = pt.switch(small, 1.0 + k / 2, pt.expm1(safe) / safe)
+    H = pt.exp(a[None, :] + b[None, :] * eta0[:, None]) * T[:, None] * rel
+    closed = np.flatnonzero(design.person_event >= 0)
+    r = design.person_event[closed]
+    event = (a[r] + b[r] * (eta0[closed] + slope[closed] * T[closed])).sum()
+    pm.Potential("closure_loglik", event - H.sum())
 
 
 def _log_sigmoid(x):
@@ -163,6 +205,8 @@ def hyper_names(spec: ChangeModel, family: str) -> list[str]:
     names += [f"intercept_sd_{lvl}" for lvl in spec.intercepts_by]
     if spec.covariates:
         names.append("beta")
+    if spec.dropout is not None:
+        names += ["closure_rate", "closure_effect"]
     return names
 
 
@@ -177,7 +221,11 @@ def _structure_key(spec: ChangeModel, design: Design) -> str:
 
     h = hashlib.sha256(spec.model_dump_json().encode())
     selected = design.selected if design.selected is not None else np.zeros(0, bool)
-    for arr in (design.t, design.person, design.X, selected, *(g.index for g in design.groups.values())):
+    followup = design.person_followup if design.person_followup is not None else np.zeros(0)
+    event = design.person_event if design.person_event is not None else np.zeros(0, np.int64)
+    h.update("|".join(design.closure_reasons).encode())
+    for arr in (design.t, design.person, design.X, selected, followup, event,
+                *(g.index for g in design.groups.values())):
         h.update(np.ascontiguousarray(arr).tobytes())
         h.update(str(np.shape(arr)).encode())
     h.update(f"{design.family}|{design.n_categories}|{len(design.person_labels)}".encode())

@@ -57,6 +57,9 @@ def fit_mixedlm(spec: ChangeModel, design: Design) -> MixedLMFit:
     if design.selection is not None:
         raise ModelError("the statsmodels backend cannot condition the referral assessment on the screen",
                          where="selection", hint="use backend='pymc', or drop selection=")
+    if spec.dropout is not None:
+        raise ModelError("the statsmodels backend cannot fit a joint drop-out model (closure hazards)",
+                         where="dropout", hint="use backend='pymc', or drop dropout=")
     if design.family == "student_t":
         raise ModelError("the statsmodels backend has Gaussian errors only", where="family",
                          hint="use family='gaussian', or backend='pymc' for Student-t errors")

@@ -68,6 +68,12 @@ class Design:
     """Per young person: time of closure since referral (NaN when open or unknown)."""
     person_closure_reason: np.ndarray | None = None
     """Per young person: closure reason ('' when open)."""
+    closure_reasons: tuple[str, ...] = ()
+    """Joint drop-out model: the closure reasons in the data, each with its own hazard."""
+    person_followup: np.ndarray | None = None
+    """Joint drop-out model: per young person, time from referral to closure, or to the end of observation if open."""
+    person_event: np.ndarray | None = None
+    """Joint drop-out model: per young person, index of the closure reason in ``closure_reasons`` (-1: still open)."""
 
     @property
     def n(self) -> int:
@@ -293,6 +299,12 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         if model.closure_date and model.closure_date in table.columns:
             closure_time = _closure_times(model, table, person_codes, t, keep, pcodes, len(plabels), rownum)
 
+    closure_reasons: tuple[str, ...] = ()
+    followup = event = None
+    if model.dropout is not None:
+        closure_reasons, followup, event = _dropout_arrays(model, table, person_codes, t, keep, pcodes, plabels,
+                                                           closure_time, closure_reason, rownum)
+
     y = y[keep]
     y_center, y_scale = 0.0, 1.0
     if info["family"] != "ordinal":
@@ -327,7 +339,72 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         person_closed=person_closed, excluded=excluded, y_center=y_center, y_scale=y_scale,
         covariate_levels=cov_levels, selection=info.get("selection_index"), selected=selected,
         person_closure_time=closure_time, person_closure_reason=closure_reason,
+        closure_reasons=closure_reasons, person_followup=followup, person_event=event,
     )
+
+
+def _dropout_arrays(model: ChangeModel, table: pd.DataFrame, person_codes: np.ndarray, t: np.ndarray,
+                    keep: np.ndarray, pcodes: np.ndarray, plabels, closure_time, closure_reason,
+                    rownum: np.ndarray) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Closure reasons, follow-up times and events for the joint drop-out model (one-line errors)."""
+    from cseoutcomes.data.rules import parse_dates
+
+    absent = [c for c in (model.closure, model.closure_date) if c not in table.columns]
+    if absent:
+        raise DataError(f"columns missing from the data: {', '.join(repr(c) for c in absent)} (a joint drop-out "
+                        "model needs each closed case's closure reason and date)",
+                        hint="add the columns, name them with closure= and closure_date=, or drop dropout=")
+    has_reason = ~_blank(table[model.closure])
+    has_date = ~_blank(table[model.closure_date])
+    no_date = has_reason & ~has_date
+    no_reason = has_date & ~has_reason
+    problems = []
+    if no_date.any():
+        problems.append(f"a closure reason without a closure date on spreadsheet rows {_rows_text(rownum[no_date])}")
+    if no_reason.any():
+        problems.append(f"a closure date without a closure reason on spreadsheet rows {_rows_text(rownum[no_reason])}")
+    if problems:
+        raise DataError(f"column {model.closure!r} / {model.closure_date!r}: " + "; ".join(problems),
+                        hint="a joint drop-out model needs both for every closed case (leave both blank while open)")
+    n_people = len(plabels)
+    # follow-up of open cases: to the end of observation (dates), or to the last assessment (numbers)
+    last_t = np.full(n_people, -np.inf)
+    np.maximum.at(last_t, pcodes, t[keep])
+    if pd.api.types.is_numeric_dtype(table[model.time]) and not pd.api.types.is_bool_dtype(table[model.time]):
+        open_end = last_t
+    else:
+        dates, _ = parse_dates(table[model.time])
+        days = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+        first = pd.Series(days).groupby(person_codes).transform("min").to_numpy()[keep]
+        first_day = np.zeros(n_people)
+        first_day[pcodes] = first
+        if model.dropout.observation_end is not None:
+            end_day = pd.Timestamp(model.dropout.observation_end).to_datetime64().astype("datetime64[D]").astype(np.int64)
+            late = days > end_day
+            if late.any():
+                raise DataError(f"observation_end {model.dropout.observation_end} is before the assessments on "
+                                f"spreadsheet rows {_rows_text(rownum[late])}",
+                                where="dropout.observation_end", hint="give the date the data were extracted")
+        else:
+            cdates, _ = parse_dates(table[model.closure_date])
+            cdays = cdates.to_numpy().astype("datetime64[D]")
+            end_day = int(max(days.max(), cdays[~np.isnat(cdays)].astype(np.int64).max(initial=days.max())))
+        open_end = (end_day - first_day) / 365.25 * TIME_UNITS[model.time_unit]
+    closed = closure_reason != ""
+    reasons = tuple(sorted(set(closure_reason[closed])))
+    lookup = {r: k for k, r in enumerate(reasons)}
+    event = np.array([lookup.get(r, -1) for r in closure_reason], dtype=np.int64)
+    if not closed.any():
+        raise DataError("no case in the data has closed, so a joint drop-out model has nothing to learn from",
+                        hint="drop dropout=, or fit data with closed cases (closure reason and date)")
+    followup = np.where(closed, closure_time, open_end).astype(float)
+    if np.isnan(followup).any():
+        raise DataError(f"column {model.closure_date!r}: closed cases without a readable closure date on an "
+                        "assessment that is modelled", hint="give the closure date on every row of a closed case")
+    if model.dropout.observation_end is not None and np.any(closed & (followup > open_end + 1e-9)):
+        raise DataError(f"observation_end {model.dropout.observation_end} is before some closure dates",
+                        where="dropout.observation_end", hint="give the date the data were extracted")
+    return reasons, np.maximum(followup, 0.0), event
 
 
 def _closure_times(model: ChangeModel, table: pd.DataFrame, person_codes: np.ndarray, t: np.ndarray,
@@ -357,6 +434,14 @@ def _closure_times(model: ChangeModel, table: pd.DataFrame, person_codes: np.nda
         raise DataError(f"column {model.closure_date!r}: a closure before the referral assessment",
                         hint="check the closure and assessment dates")
     return out
+
+
+def first_and_last(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row of each young person's first and last assessment (by time) and their number of assessments."""
+    order = np.lexsort((design.t, design.person))
+    starts = np.r_[0, np.flatnonzero(np.diff(design.person[order])) + 1]
+    ends = np.r_[starts[1:], len(order)] - 1
+    return order[starts], order[ends], ends - starts + 1
 
 
 def _text(values: pd.Series) -> np.ndarray:

@@ -28,7 +28,7 @@ from scipy.special import log_expit
 
 from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
 from cseoutcomes.models import _numeric as num
-from cseoutcomes.models.design import Design, Group, covariate_matrix
+from cseoutcomes.models.design import Design, Group, covariate_matrix, first_and_last
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -153,6 +153,10 @@ class ChangeFit:
             const["closure_reason"] = (("person",), design.person_closure_reason.astype(str))
         if design.person_closed is not None:
             const["person_closed"] = (("person",), design.person_closed)
+        if design.person_event is not None:
+            const["followup"] = (("person",), design.person_followup)
+            const["closure_event"] = (("person",), design.person_event)
+            const["closure_reason_label"] = (("closure_reason",), np.asarray(design.closure_reasons, dtype=str))
         if design.X.shape[1]:
             const["X"] = (("occasion", "covariate"), design.X)
         if design.categories:
@@ -199,6 +203,9 @@ class ChangeFit:
             selected=np.asarray(c["selected"]).astype(bool) if "selected" in c else None,
             person_closure_time=np.asarray(c["closure_time"]) if "closure_time" in c else None,
             person_closure_reason=np.asarray(c["closure_reason"]).astype(object) if "closure_reason" in c else None,
+            closure_reasons=tuple(str(r) for r in np.asarray(c["closure_reason_label"])) if "followup" in c else (),
+            person_followup=np.asarray(c["followup"]) if "followup" in c else None,
+            person_event=np.asarray(c["closure_event"]).astype(np.int64) if "followup" in c else None,
         )
         fit = cls(tree, spec, design, meta)
         fit._posterior = tree["posterior"].to_dataset()
@@ -408,12 +415,18 @@ class ChangeFit:
         else:
             shift = np.array([0.0 if (r in planned or r == "") else float(delta) for r in reasons])
             named = {r: float(delta) for r in sorted(set(reasons) - planned - {""})} if delta else {}
+        joint = self.model.dropout is not None
         if not named:
             words = ("missing at random: risk at an unplanned closure follows the modelled trajectory "
                      "(as for planned closures)")
+            if joint:
+                words = ("shared-parameter drop-out: when and why cases close depends on latent risk (each reason's "
+                         "hazard log-linear in it), and risk at closure follows the trajectory so informed")
         else:
             words = ("not at random: risk at closure is worse than the modelled trajectory by "
                      + ", ".join(f"{v:+g} ({r})" for r, v in named.items()) + " latent units")
+            if joint:
+                words += " (trajectory from the shared-parameter drop-out model)"
         return shift, words
 
     def _at_referral_and_closure(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -459,6 +472,43 @@ class ChangeFit:
                                                                         list(self.model.planned_closures)))),
                              "assumption": words}], index=pd.Index(["latent"], name="estimate"))
         out.attrs.update({"interval": f"{prob:.0%} equal-tailed", "assumption": words})
+        return out
+
+    def closure_hazards(self, prob: float = 0.9) -> pd.DataFrame:
+        """What the joint drop-out model learnt: each closure reason's rate and its dependence on latent risk.
+
+        One row per reason: closures per year at the average latent risk over
+        follow-up (``rate_per_year``),
+        and the hazard ratio per latent unit of *worse* outcome
+        (``hazard_ratio_worse``: above 1, cases with worse outcomes close for this
+        reason more often), each with its ``prob`` interval, the number of
+        closures and a sentence in words. Needs ``dropout=Dropout()``.
+        """
+        d = self._design
+        if self.model.dropout is None or d.person_event is None:
+            raise ModelError("this fit has no drop-out model", where="dropout",
+                             hint="fit ChangeModel(..., dropout=Dropout()) to model when and why cases close")
+        rate = np.exp(self._draws("closure_rate")) * d.t_per_year
+        hr = np.exp(-self._improve_sign() * self._draws("closure_effect"))  # per latent unit worse
+        rows = []
+        for k, reason in enumerate(d.closure_reasons):
+            r = _summarise(rate[:, k], prob)
+            h = _summarise(hr[:, k], prob)
+            p_more = float(np.mean(hr[:, k] > 1))
+            if h["lower"] > 1:
+                words = "closes more often when the outcome is worse"
+            elif h["upper"] < 1:
+                words = "closes more often when the outcome is better"
+            else:
+                words = "no clear dependence on the outcome"
+            rows.append({"reason": reason, "n_closures": int(np.sum(d.person_event == k)),
+                         "rate_per_year": float(r["mean"]), "rate_lower": float(r["lower"]),
+                         "rate_upper": float(r["upper"]), "hazard_ratio_worse": float(np.median(hr[:, k])),
+                         "hr_lower": float(h["lower"]), "hr_upper": float(h["upper"]),
+                         "prob_hr_above_1": p_more, "in_words": words})
+        out = pd.DataFrame(rows).set_index("reason")
+        out.attrs.update({"interval": f"{prob:.0%} equal-tailed",
+                          "scale": "hazard ratio per latent unit of worse outcome; rate at the average latent risk"})
         return out
 
     def tipping_point(self, threshold: float = 0.5, deltas=None, prob: float = 0.9) -> pd.DataFrame:
@@ -807,14 +857,6 @@ class ChangeFit:
                       self.proportion_lower_risk().to_html(float_format=lambda v: f"{v:.3f}", na_rep="")]
         parts.append("</div>")
         return "".join(parts)
-
-
-def first_and_last(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row of each young person's first and last assessment (by time) and their number of assessments."""
-    order = np.lexsort((design.t, design.person))
-    starts = np.r_[0, np.flatnonzero(np.diff(design.person[order])) + 1]
-    ends = np.r_[starts[1:], len(order)] - 1
-    return order[starts], order[ends], ends - starts + 1
 
 
 def _latent_share(eta_first: np.ndarray, eta_last: np.ndarray, cutpoints: np.ndarray | None,
