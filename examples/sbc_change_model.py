@@ -6,10 +6,13 @@ Draws every parameter from the priors, simulates risk bands on the design of
 ``total_band ~ time + (1 | person) + (0 + time | service)`` and ranks the truth.
 With ``--full``: the default programme's design (806 young people, 3,105
 assessments) and the model with service and worker slopes.
+With ``--dropout``: the joint drop-out model (closure reason and date simulated
+from each reason's hazard too, assessments after a simulated closure removed).
 Replications are kept under ``--out`` and skipped on a rerun.
 
     python examples/sbc_change_model.py --reps 200 --jobs 2
     python examples/sbc_change_model.py --full --reps 200 --jobs 2
+    python examples/sbc_change_model.py --dropout --reps 200 --jobs 2
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--full", action="store_true", help="the default programme's design, worker slopes too")
+    parser.add_argument("--dropout", action="store_true", help="the joint drop-out model")
     args = parser.parse_args(argv)
     if args.out is None:
-        args.out = HERE / "results" / ("sbc_change_model_full" if args.full else "sbc_change_model")
+        args.out = HERE / "results" / ("sbc_change_model" + "_full" * args.full + "_dropout" * args.dropout)
 
-    from cseoutcomes.models import ChangeModel
+    from cseoutcomes.models import ChangeModel, Dropout
     from cseoutcomes.models.calibration import sbc
     from cseoutcomes.simulate import hub_and_spoke
 
@@ -40,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     design = sim.assessments[["person_id", "assessment_date", "worker", "service", "area", "closure_reason",
                               "closure_date"]]
     groups = {"service": "service", "worker": "worker"} if args.full else {"service": "service"}
-    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups=groups)
+    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups=groups,
+                        dropout=Dropout() if args.dropout else None)
     where = "hub_and_spoke(seed=0)" if args.full else "hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)"
     result = sbc(model, design, n_datasets=args.reps, seed=1, directory=args.out, n_jobs=args.jobs,
                  draws=args.draws, chains=2)
@@ -61,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"Fits with divergences: {int((diag['divergences'] > 0).sum())} of {len(diag)}; "
               f"max R-hat > 1.01 in {int((diag['max_rhat'] > 1.01).sum())}; median fit time "
               f"{diag['seconds'].median():.1f} s.", "",
-              f"Command: `python examples/sbc_change_model.py {'--full ' if args.full else ''}--reps {args.reps} "
+              f"Command: `python examples/sbc_change_model.py {'--full ' if args.full else ''}"
+              f"{'--dropout ' if args.dropout else ''}--reps {args.reps} "
               f"--jobs {args.jobs}` (resumes)."]
     text = "\n".join(lines) + "\n"
     (args.out.parent / f"{args.out.name}.md").write_text(text, encoding="utf-8")

@@ -191,8 +191,9 @@ def closure_loglik(log_rate: np.ndarray, effect: np.ndarray, eta0: np.ndarray, s
 def closure_trajectories(params: Mapping[str, np.ndarray], design) -> tuple[np.ndarray, np.ndarray]:
     """Each young person's latent trajectory for the closure hazards, as (value at time 0, slope): (S, P) each.
 
-    The value is centred at the average latent risk over follow-up (mean over young people of
-    eta(T/2)), the point at which ``closure_rate`` is stated; the PyMC graph centres the same way.
+    The value is centred at the average latent risk over the observation window (mean over young
+    people of eta(C/2), C the time from referral to the end of observation), the point at which
+    ``closure_rate`` is stated; the PyMC graph centres the same way.
     """
     from cseoutcomes.models.design import first_and_last
 
@@ -200,5 +201,5 @@ def closure_trajectories(params: Mapping[str, np.ndarray], design) -> tuple[np.n
     eta = linear_predictor(params, design, rows=first)
     slope = row_slopes(params, design, rows=first)
     eta0 = eta - slope * design.t[first][None, :]
-    centre = np.mean(eta0 + slope * design.person_followup[None, :] / 2, axis=1, keepdims=True)
+    centre = np.mean(eta0 + slope * design.person_censor[None, :] / 2, axis=1, keepdims=True)
     return eta0 - centre, slope

@@ -131,10 +131,11 @@ def _closure_potential(spec: ChangeModel, design: Design, lin, row_slope) -> Non
     b = pm.Normal("closure_effect", pri.closure_effect.mu, pri.closure_effect.sigma, dims="closure_reason")
     slope = (row_slope + pt.zeros(design.n))[first]
     T = design.person_followup
-    # centred: a_r is the log rate at the average latent risk over follow-up, which keeps a_r and b_r
-    # nearly uncorrelated in the posterior (as brms centres predictors); eta(t) - centre enters the hazard
+    # centred: a_r is the log rate at the average latent risk over the observation window, which keeps
+    # a_r and b_r nearly uncorrelated in the posterior (as brms centres predictors). The centre uses the
+    # time to the end of observation, not the closure times, so it does not depend on the outcome.
     eta0 = lin[first] - slope * design.t[first]
-    centre = pt.mean(eta0 + slope * T / 2)
+    centre = pt.mean(eta0 + slope * design.person_censor / 2)
     pm.Deterministic("closure_centre", centre)
     eta0 = eta0 - centre
     k = b[None, :] * (slope * T)[:, None]

@@ -56,6 +56,9 @@ def default_estimands(model: ChangeModel, design: Design) -> dict[str, Estimand]
         if name == "cutpoints":
             for k in range(design.n_categories - 1):
                 out[f"cutpoints[{k}]"] = lambda p, d, k=k: np.asarray(p["cutpoints"])[:, k]
+        elif name in ("closure_rate", "closure_effect"):
+            for k, reason in enumerate(design.closure_reasons):
+                out[f"{name}[{reason}]"] = lambda p, d, k=k, name=name: np.asarray(p[name])[:, k]
         elif name == "beta":
             for j, x in enumerate(design.x_names):
                 out[f"beta[{x}]"] = lambda p, d, j=j: np.asarray(p["beta"])[:, j]
@@ -100,7 +103,8 @@ def _replicate(rep: int, seed: int, model_json: str, data: pd.DataFrame, n_rank:
                               "ranks": {}, "covered": {}, "truth": {}}
     for name, f in estimands.items():
         draws = np.asarray(f(params, fit._design), dtype=float)
-        value = float(np.asarray(f(truth_batch, design), dtype=float)[0])
+        # the simulated table's design: with a joint drop-out model its closures (and rows) are simulated too
+        value = float(np.asarray(f(truth_batch, fit._design), dtype=float)[0])
         record["truth"][name] = value
         record["ranks"][name] = _rank(draws[keep], value, rng)
         record["covered"][name] = {
@@ -292,7 +296,15 @@ def sbc(model: ChangeModel, data: pd.DataFrame, n_datasets: int = 100, *, seed: 
         raise ModelError(f"n_datasets must be at least 1, not {n_datasets}", where="n_datasets")
     if n_rank < 1:
         raise ModelError(f"n_rank must be at least 1, not {n_rank}", where="n_rank")
-    build_design(model, data, require_outcome=False)  # a bad table fails here, once, not in every worker
+    design = build_design(model, data, require_outcome=False)  # a bad table fails here, once, not in every worker
+    if model.dropout is not None and model.dropout.reasons is None:
+        # every replication must have the same parameters, whichever reasons its simulated closures happen to use
+        model = model.model_copy(update={"dropout": model.dropout.model_copy(
+            update={"reasons": design.closure_reasons})})
+    if model.dropout is not None and model.dropout.observation_end is None and design.observation_end:
+        # simulated closures remove later assessments, which must not move the end of observation
+        model = model.model_copy(update={"dropout": model.dropout.model_copy(
+            update={"observation_end": design.observation_end})})
     fit_kwargs.setdefault("cores", 1)
     seeds = np.random.SeedSequence(seed).spawn(n_datasets)
     rep_seeds = [int(s.generate_state(1)[0]) for s in seeds]

@@ -74,6 +74,10 @@ class Design:
     """Joint drop-out model: per young person, time from referral to closure, or to the end of observation if open."""
     person_event: np.ndarray | None = None
     """Joint drop-out model: per young person, index of the closure reason in ``closure_reasons`` (-1: still open)."""
+    person_censor: np.ndarray | None = None
+    """Joint drop-out model: per young person, time from referral to the end of observation (open or not)."""
+    observation_end: str | None = None
+    """Joint drop-out model with dates: the end of observation used (``YYYY-MM-DD``)."""
 
     @property
     def n(self) -> int:
@@ -300,9 +304,9 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
             closure_time = _closure_times(model, table, person_codes, t, keep, pcodes, len(plabels), rownum)
 
     closure_reasons: tuple[str, ...] = ()
-    followup = event = None
+    followup = event = censor = obs_end = None
     if model.dropout is not None:
-        closure_reasons, followup, event = _dropout_arrays(model, table, person_codes, t, keep, pcodes, plabels,
+        closure_reasons, followup, event, censor, obs_end = _dropout_arrays(model, table, person_codes, t, keep, pcodes, plabels,
                                                            closure_time, closure_reason, rownum)
 
     y = y[keep]
@@ -339,13 +343,14 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         person_closed=person_closed, excluded=excluded, y_center=y_center, y_scale=y_scale,
         covariate_levels=cov_levels, selection=info.get("selection_index"), selected=selected,
         person_closure_time=closure_time, person_closure_reason=closure_reason,
-        closure_reasons=closure_reasons, person_followup=followup, person_event=event,
+        closure_reasons=closure_reasons, person_followup=followup, person_event=event, person_censor=censor,
+        observation_end=obs_end,
     )
 
 
 def _dropout_arrays(model: ChangeModel, table: pd.DataFrame, person_codes: np.ndarray, t: np.ndarray,
                     keep: np.ndarray, pcodes: np.ndarray, plabels, closure_time, closure_reason,
-                    rownum: np.ndarray) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+                    rownum: np.ndarray):
     """Closure reasons, follow-up times and events for the joint drop-out model (one-line errors)."""
     from cseoutcomes.data.rules import parse_dates
 
@@ -370,6 +375,7 @@ def _dropout_arrays(model: ChangeModel, table: pd.DataFrame, person_codes: np.nd
     # follow-up of open cases: to the end of observation (dates), or to the last assessment (numbers)
     last_t = np.full(n_people, -np.inf)
     np.maximum.at(last_t, pcodes, t[keep])
+    obs_end = None
     if pd.api.types.is_numeric_dtype(table[model.time]) and not pd.api.types.is_bool_dtype(table[model.time]):
         open_end = last_t
     else:
@@ -390,11 +396,20 @@ def _dropout_arrays(model: ChangeModel, table: pd.DataFrame, person_codes: np.nd
             cdays = cdates.to_numpy().astype("datetime64[D]")
             end_day = int(max(days.max(), cdays[~np.isnat(cdays)].astype(np.int64).max(initial=days.max())))
         open_end = (end_day - first_day) / 365.25 * TIME_UNITS[model.time_unit]
+        obs_end = str(np.datetime64(int(end_day), "D"))
     closed = closure_reason != ""
     reasons = tuple(sorted(set(closure_reason[closed])))
+    declared = model.dropout.reasons
+    if declared is not None:
+        undeclared = sorted(set(reasons) - set(declared))
+        if undeclared:
+            raise DataError(f"column {model.closure!r}: closure reasons {undeclared} are not among the declared "
+                            f"reasons {list(declared)}", where="dropout.reasons",
+                            hint="add them to Dropout(reasons=...), or correct the closure reasons")
+        reasons = tuple(declared)
     lookup = {r: k for k, r in enumerate(reasons)}
     event = np.array([lookup.get(r, -1) for r in closure_reason], dtype=np.int64)
-    if not closed.any():
+    if not closed.any() and declared is None:
         raise DataError("no case in the data has closed, so a joint drop-out model has nothing to learn from",
                         hint="drop dropout=, or fit data with closed cases (closure reason and date)")
     followup = np.where(closed, closure_time, open_end).astype(float)
@@ -404,7 +419,7 @@ def _dropout_arrays(model: ChangeModel, table: pd.DataFrame, person_codes: np.nd
     if model.dropout.observation_end is not None and np.any(closed & (followup > open_end + 1e-9)):
         raise DataError(f"observation_end {model.dropout.observation_end} is before some closure dates",
                         where="dropout.observation_end", hint="give the date the data were extracted")
-    return reasons, np.maximum(followup, 0.0), event
+    return reasons, np.maximum(followup, 0.0), event, np.maximum(np.maximum(open_end, followup), 0.0), obs_end
 
 
 def _closure_times(model: ChangeModel, table: pd.DataFrame, person_codes: np.ndarray, t: np.ndarray,

@@ -155,6 +155,7 @@ class ChangeFit:
             const["person_closed"] = (("person",), design.person_closed)
         if design.person_event is not None:
             const["followup"] = (("person",), design.person_followup)
+            const["censor"] = (("person",), design.person_censor)
             const["closure_event"] = (("person",), design.person_event)
             const["closure_reason_label"] = (("closure_reason",), np.asarray(design.closure_reasons, dtype=str))
         if design.X.shape[1]:
@@ -206,6 +207,7 @@ class ChangeFit:
             closure_reasons=tuple(str(r) for r in np.asarray(c["closure_reason_label"])) if "followup" in c else (),
             person_followup=np.asarray(c["followup"]) if "followup" in c else None,
             person_event=np.asarray(c["closure_event"]).astype(np.int64) if "followup" in c else None,
+            person_censor=np.asarray(c["censor"]) if "followup" in c else None,
         )
         fit = cls(tree, spec, design, meta)
         fit._posterior = tree["posterior"].to_dataset()
@@ -478,7 +480,7 @@ class ChangeFit:
         """What the joint drop-out model learnt: each closure reason's rate and its dependence on latent risk.
 
         One row per reason: closures per year at the average latent risk over
-        follow-up (``rate_per_year``),
+        the observation window (``rate_per_year``),
         and the hazard ratio per latent unit of *worse* outcome
         (``hazard_ratio_worse``: above 1, cases with worse outcomes close for this
         reason more often), each with its ``prob`` interval, the number of

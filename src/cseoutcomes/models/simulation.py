@@ -31,7 +31,8 @@ def draw_prior(model: ChangeModel, design: Design, rng: np.random.Generator) -> 
 
     Names are those of the posterior: ``slope``, ``person_sd``,
     ``person_intercept``, ``slope_sd_<level>``, ``slope_<level>``, ...,
-    ``cutpoints`` (ordinal) or ``intercept``, ``sigma`` (and ``nu``).
+    ``cutpoints`` (ordinal) or ``intercept``, ``sigma`` (and ``nu``), and with a
+    joint drop-out model ``closure_rate`` and ``closure_effect`` (one per reason).
     """
     pri = model.priors
     per_year = design.t_per_year
@@ -52,6 +53,10 @@ def draw_prior(model: ChangeModel, design: Design, rng: np.random.Generator) -> 
         out[f"intercept_{level}"] = sd * rng.standard_normal(len(design.groups[level].labels))
     if design.X.shape[1]:
         out["beta"] = rng.normal(pri.covariates.mu, pri.covariates.sigma, design.X.shape[1])
+    if design.person_event is not None:
+        R = len(design.closure_reasons)
+        out["closure_rate"] = rng.normal(pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma, R)
+        out["closure_effect"] = rng.normal(pri.closure_effect.mu, pri.closure_effect.sigma, R)
     if design.family == "ordinal":
         p = rng.dirichlet(np.full(design.n_categories, pri.thresholds.alpha))
         out["cutpoints"] = num.cutpoints_from_probabilities(p)
@@ -122,4 +127,62 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
     keep = np.isin(np.asarray(out.index), design.rows) if len(design.excluded) else np.ones(len(out), bool)
     column[keep] = values
     out[model.outcome] = pd.Series(column, index=out.index)
+    if design.person_event is not None and "closure_rate" in params:
+        out = _simulate_closures(model, design, out, batch, rng)
     return out, params
+
+
+def closure_times(log_rate: np.ndarray, effect: np.ndarray, eta0: np.ndarray, slope: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw each young person's closure time and reason from the competing hazards (inf: never closes).
+
+    Reason r closes at the time its cumulative hazard H_r(t) = c (e^{kt} - 1) / k, with
+    c = exp(a_r + b_r eta0) and k = b_r * slope, reaches an Exp(1) draw (inverted in closed form;
+    when k < 0 the hazard dies away and H_r stays below c / |k|, so the reason may never happen).
+    The earliest reason wins, which is the competing-risks model with these cause-specific hazards.
+    """
+    P, R = len(eta0), len(log_rate)
+    e = rng.exponential(size=(P, R))
+    c = np.exp(log_rate[None, :] + effect[None, :] * eta0[:, None])
+    k = effect[None, :] * slope[:, None]
+    x = k * e / c
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t = np.where(np.abs(k) < 1e-12, e / c, np.where(x > -1, np.log1p(np.maximum(x, -1 + 1e-300)) / k, np.inf))
+    reason = np.argmin(t, axis=1)
+    return t[np.arange(P), reason], reason
+
+
+def _simulate_closures(model: ChangeModel, design: Design, table: pd.DataFrame, batch: dict[str, np.ndarray],
+                       rng: np.random.Generator) -> pd.DataFrame:
+    """Closures from the joint drop-out model: reasons and dates replaced, assessments after closure dropped.
+
+    Each young person is followed until the end of observation (``design.person_censor``); one who
+    closes before it gets the reason and date drawn, and their assessments after that date are
+    removed (the simulated table is shorter than the input; the assessment schedule is otherwise the
+    input's, which is ignorable because it does not depend on the simulated outcomes).
+    """
+    from cseoutcomes.models.design import TIME_UNITS, prediction_rows
+
+    eta0, slope = num.closure_trajectories(batch, design)
+    T, reason = closure_times(batch["closure_rate"][0], batch["closure_effect"][0], eta0[0], slope[0], rng)
+    closed = T < design.person_censor
+    person_text, t_rows, _ = prediction_rows(model, table)
+    code = {str(p): i for i, p in enumerate(design.person_labels)}
+    who = np.array([code.get(str(p), -1) for p in person_text])
+    end = np.where(closed, T, np.inf)
+    drop = (who >= 0) & (t_rows > end[np.maximum(who, 0)] + 1e-9)
+    reasons = np.asarray(design.closure_reasons, dtype=object)
+    out = table.copy()
+    row_closed = (who >= 0) & closed[np.maximum(who, 0)]
+    out[model.closure] = np.where(row_closed, reasons[reason[np.maximum(who, 0)]], "")
+    if pd.api.types.is_numeric_dtype(table[model.time]) and not pd.api.types.is_bool_dtype(table[model.time]):
+        out[model.closure_date] = np.where(row_closed, T[np.maximum(who, 0)], np.nan)
+    else:
+        from cseoutcomes.data.rules import parse_dates
+
+        dates = pd.Series(parse_dates(table[model.time])[0].to_numpy())
+        first = dates.groupby(pd.factorize(person_text)[0]).transform("min")
+        days = np.ceil(np.where(row_closed, T[np.maximum(who, 0)], 0.0) / TIME_UNITS[model.time_unit] * 365.25 - 1e-9)
+        close = first + pd.to_timedelta(days, unit="D")
+        out[model.closure_date] = np.where(row_closed, close.dt.strftime("%Y-%m-%d").to_numpy(), "")
+    return out.loc[~drop]

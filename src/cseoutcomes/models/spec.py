@@ -119,7 +119,7 @@ class Priors(_Frozen):
         per unit), the default of Gelman et al. (2008) for logistic regression.
     closure_rate
         Normal(-1, 2) for each closure reason's log hazard per year at the
-        average latent risk over follow-up (joint drop-out model,
+        average latent risk over the observation window (joint drop-out model,
         :class:`Dropout`): a median of one closure for that reason every 2.7
         years, and anything from one a month to one in 150 years within two SDs.
     closure_effect
@@ -179,9 +179,9 @@ class Dropout(_Frozen):
     the young person's risk fell fast, and an unplanned ending is evidence about
     risk at the time (Rizopoulos 2012, *Joint Models for Longitudinal and
     Time-to-Event Data*, ch. 4; Henderson, Diggle & Dobson 2000). ``c`` is
-    the average latent risk over follow-up (the mean of ``eta_i`` at the middle
-    of each young person's follow-up), so ``a_r`` is the log rate at the
-    average risk; this centring, like brms's centred intercepts, keeps ``a_r``
+    the average latent risk over the observation window (the mean of ``eta_i``
+    half way from referral to the end of observation; closure times do not
+    enter it), so ``a_r`` is the log rate at the average risk; this centring, like brms's centred intercepts, keeps ``a_r``
     and ``b_r`` nearly uncorrelated (it cut sampling time by 60%). Because
     ``eta_i(t)`` is linear in time, the cumulative hazard has a closed form, so
     the joint likelihood costs one exponential per young person and reason.
@@ -196,9 +196,16 @@ class Dropout(_Frozen):
         the table. When time is numeric (already counted since referral), open
         cases are followed until their last assessment (a conservative choice:
         the follow-up after it is not known).
+    reasons
+        The closure reasons, each with its own hazard. Default: those in the
+        data. Declaring them keeps a reason nobody closed for in the model (with
+        a low estimated rate) and makes an undeclared reason in the data an
+        error, which simulation studies and SBC need (every replication has
+        the same parameters).
     """
 
     observation_end: str | None = None
+    reasons: tuple[str, ...] | None = None
 
     @model_validator(mode="after")
     def _check_end(self) -> Dropout:
