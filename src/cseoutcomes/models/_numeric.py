@@ -157,7 +157,8 @@ def exprel(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     small = np.abs(x) < 1e-8
     safe = np.where(small, 1.0, x)
-    return np.where(small, 1.0 + x / 2, np.expm1(safe) / safe)
+    with np.errstate(over="ignore"):  # overflow to inf is the right answer there
+        return np.where(small, 1.0 + x / 2, np.expm1(safe) / safe)
 
 
 def closure_cumulative_hazard(log_rate, effect, eta0, slope, time) -> np.ndarray:

@@ -164,25 +164,25 @@ def _simulate_closures(model: ChangeModel, design: Design, table: pd.DataFrame, 
     from cseoutcomes.models.design import TIME_UNITS, prediction_rows
 
     eta0, slope = num.closure_trajectories(batch, design)
-    T, reason = closure_times(batch["closure_rate"][0], batch["closure_effect"][0], eta0[0], slope[0], rng)
-    closed = T < design.person_censor
+    close_t, reason = closure_times(batch["closure_rate"][0], batch["closure_effect"][0], eta0[0], slope[0], rng)
+    closed = close_t < design.person_censor
     person_text, t_rows, _ = prediction_rows(model, table)
     code = {str(p): i for i, p in enumerate(design.person_labels)}
     who = np.array([code.get(str(p), -1) for p in person_text])
-    end = np.where(closed, T, np.inf)
+    end = np.where(closed, close_t, np.inf)
     drop = (who >= 0) & (t_rows > end[np.maximum(who, 0)] + 1e-9)
     reasons = np.asarray(design.closure_reasons, dtype=object)
     out = table.copy()
     row_closed = (who >= 0) & closed[np.maximum(who, 0)]
     out[model.closure] = np.where(row_closed, reasons[reason[np.maximum(who, 0)]], "")
     if pd.api.types.is_numeric_dtype(table[model.time]) and not pd.api.types.is_bool_dtype(table[model.time]):
-        out[model.closure_date] = np.where(row_closed, T[np.maximum(who, 0)], np.nan)
+        out[model.closure_date] = np.where(row_closed, close_t[np.maximum(who, 0)], np.nan)
     else:
         from cseoutcomes.data.rules import parse_dates
 
         dates = pd.Series(parse_dates(table[model.time])[0].to_numpy())
         first = dates.groupby(pd.factorize(person_text)[0]).transform("min")
-        days = np.ceil(np.where(row_closed, T[np.maximum(who, 0)], 0.0) / TIME_UNITS[model.time_unit] * 365.25 - 1e-9)
+        days = np.ceil(np.where(row_closed, close_t[np.maximum(who, 0)], 0.0) / TIME_UNITS[model.time_unit] * 365.25 - 1e-9)
         close = first + pd.to_timedelta(days, unit="D")
         out[model.closure_date] = np.where(row_closed, close.dt.strftime("%Y-%m-%d").to_numpy(), "")
     return out.loc[~drop]

@@ -1,0 +1,274 @@
+"""The joint (shared-parameter) drop-out model: closure hazards that depend on the latent risk.
+
+Peers: the cumulative hazard against numerical quadrature (scipy.integrate.quad);
+the likelihood against the textbook competing-risks likelihood with constant
+hazards (Kalbfleisch & Prentice 2002, *The Statistical Analysis of Failure Time
+Data*, 2nd ed., section 8.2: L = prod_i h_{r_i}(T_i)^{d_i} exp(-sum_r H_r(T_i)));
+simulated closure times against the exact distribution (KS test); the PyMC graph
+against the NumPy likelihood; recovery of known hazards by a fit (slow).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, stats
+
+from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
+from cseoutcomes.models import ChangeModel, Dropout, simulate_outcomes
+from cseoutcomes.models import _numeric as num
+from cseoutcomes.models.design import build_design
+from cseoutcomes.models.simulation import closure_times, draw_prior
+from cseoutcomes.simulate import hub_and_spoke
+
+
+@pytest.fixture(scope="module")
+def small():
+    return hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
+
+
+def _joint(**kw) -> ChangeModel:
+    return ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
+                       groups={"service": "service", "worker": "worker"}, dropout=Dropout(**kw))
+
+
+def _table() -> pd.DataFrame:
+    """Two young people: 'a' closed (not engaging) on 2020-07-01, 'b' still open."""
+    return pd.DataFrame({
+        "person_id": ["a", "a", "b", "b"],
+        "assessment_date": ["2020-01-01", "2020-04-01", "2020-03-01", "2020-06-01"],
+        "total_band": ["moderate", "mild", "significant", "moderate"],
+        "closure_reason": ["not_engaging", "not_engaging", "", ""],
+        "closure_date": ["2020-07-01", "2020-07-01", "", ""],
+    })
+
+
+# ------------------------------------------------------------------ the likelihood
+
+finite = st.floats(-3, 3, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=finite, b=finite, eta0=finite, slope=st.floats(-1, 1), time=st.floats(0, 40))
+def test_cumulative_hazard_is_the_integral_of_the_hazard(a, b, eta0, slope, time):
+    peer, _ = integrate.quad(lambda u: np.exp(a + b * (eta0 + slope * u)), 0.0, time, epsabs=1e-13, epsrel=1e-11)
+    ours = float(num.closure_cumulative_hazard(a, b, eta0, slope, time))
+    assert ours == pytest.approx(peer, rel=1e-8, abs=1e-12)
+
+
+def test_exprel_is_accurate_near_zero():
+    x = np.array([-1e-12, 0.0, 1e-12, 1e-6, -1e-6, 1.0])
+    expected = np.array([1 - 5e-13, 1.0, 1 + 5e-13, 1 + 5e-7 + 1e-12 / 6, 1 - 5e-7 + 1e-12 / 6, np.e - 1])
+    np.testing.assert_allclose(num.exprel(x), expected, rtol=1e-14)
+
+
+def test_with_no_dependence_on_risk_it_is_the_competing_exponential_risks_likelihood():
+    """b = 0: constant hazards lambda_r; log L = d * log(lambda_e) - T * sum_r lambda_r (Kalbfleisch & Prentice 8.2)."""
+    rng = np.random.default_rng(3)
+    lam = np.array([0.05, 0.01, 0.002])
+    T = rng.uniform(0, 30, 50)
+    event = rng.integers(-1, 3, 50)
+    eta0, slope = rng.normal(size=(1, 50)), rng.normal(size=(1, 50))  # irrelevant when b = 0
+    ours = num.closure_loglik(np.log(lam)[None, :], np.zeros((1, 3)), eta0, slope, T, event)[0]
+    expected = np.where(event >= 0, np.log(lam[np.maximum(event, 0)]), 0.0) - T * lam.sum()
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)
+
+
+def test_closure_times_follow_the_competing_hazards():
+    rng = np.random.default_rng(11)
+    n = 20000
+    # constant hazards: T ~ Exp(sum lambda), reason r with probability lambda_r / sum lambda
+    lam = np.array([0.3, 0.1, 0.1])
+    t, reason = closure_times(np.log(lam), np.zeros(3), np.zeros(n), np.zeros(n), rng)
+    assert stats.kstest(t, stats.expon(scale=1 / lam.sum()).cdf).pvalue > 0.01
+    counts = np.bincount(reason, minlength=3)
+    assert stats.chisquare(counts, n * lam / lam.sum()).pvalue > 0.01
+    # rising and falling hazards: P(T <= t) = 1 - exp(-sum_r H_r(t)); a falling one may never happen
+    a, b = np.array([-2.0, -1.0]), np.array([0.8, -1.2])
+    eta0 = np.full(n, 0.5)
+    slope = np.full(n, -0.4)
+    t, reason = closure_times(a, b, eta0, slope, rng)
+
+    def cdf(x):
+        return 1 - np.exp(-num.closure_cumulative_hazard(a[None, :], b[None, :], 0.5, -0.4, np.asarray(x)[:, None]).sum(1))
+
+    never = np.exp(-num.closure_cumulative_hazard(a, b, 0.5, -0.4, 1e6).sum())  # P(no closure ever)
+    assert np.mean(np.isinf(t)) == pytest.approx(never, abs=4 * np.sqrt(never * (1 - never) / n) + 1e-3)
+    finite_t = t[np.isfinite(t)]
+    assert stats.kstest(finite_t, lambda x: cdf(np.atleast_1d(x)) / (1 - never)).pvalue > 0.01
+
+
+def test_the_pymc_graph_matches_the_numpy_likelihood(small):
+    """The closure term of the PyMC model equals _numeric.closure_loglik at a random point (to rounding)."""
+    from cseoutcomes.models._pymc import build_pymc_model
+
+    m = _joint().model_copy(update={"person_slopes": True})
+    d = build_design(m, small.assessments)
+    model = build_pymc_model(m, d)
+    rng = np.random.default_rng(1)
+    p = draw_prior(m, d, rng)
+    point = {"slope": p["slope"], "person_sd_log__": np.log(p["person_sd"]),
+             "z_person": p["person_intercept"] / p["person_sd"],
+             "person_slope_sd_log__": np.log(p["person_slope_sd"]),
+             "z_person_slope": p["person_slope"] / p["person_slope_sd"],
+             "closure_rate": p["closure_rate"], "closure_effect": p["closure_effect"]}
+    for level in ("service", "worker"):
+        point[f"slope_sd_{level}_log__"] = np.log(p[f"slope_sd_{level}"])
+        point[f"z_slope_{level}"] = p[f"slope_{level}"] / p[f"slope_sd_{level}"]
+    point["cutpoints_ordered__"] = model.rvs_to_transforms[model["cutpoints"]].forward(p["cutpoints"]).eval()
+    term = next(v for v in model.potentials if v.name == "closure_loglik")
+    graph = model.compile_fn(model.replace_rvs_by_values([term])[0], inputs=model.value_vars,
+                             on_unused_input="ignore")(point)
+    batch = {k: np.asarray(v)[None, ...] for k, v in p.items()}
+    eta0, slope = num.closure_trajectories(batch, d)
+    ours = num.closure_loglik(batch["closure_rate"], batch["closure_effect"], eta0, slope,
+                              d.person_followup, d.person_event).sum()
+    assert float(graph) == pytest.approx(ours, rel=1e-10)
+
+
+# ------------------------------------------------------------------ the data it needs
+
+def test_follow_up_runs_to_closure_or_to_the_end_of_observation():
+    d = build_design(_joint(), _table().assign(worker="w", service="s"))
+    days = 365.25 / 12
+    assert d.closure_reasons == ("not_engaging",)
+    assert d.person_event.tolist() == [0, -1]
+    # a: closed 182 days after referral; b: open, followed to the latest date in the table (2020-07-01)
+    np.testing.assert_allclose(d.person_followup, [182 / days, 122 / days])
+    np.testing.assert_allclose(d.person_censor, [182 / days, 122 / days])
+    assert d.observation_end == "2020-07-01"
+    e = build_design(_joint(observation_end="2020-12-31"), _table().assign(worker="w", service="s"))
+    np.testing.assert_allclose(e.person_followup, [182 / days, 305 / days])
+    np.testing.assert_allclose(e.person_censor, [365 / days, 305 / days])
+    # declared reasons keep a reason nobody closed for, in the declared order
+    f = build_design(_joint(reasons=("risk_reduced", "not_engaging")), _table().assign(worker="w", service="s"))
+    assert f.closure_reasons == ("risk_reduced", "not_engaging") and f.person_event.tolist() == [1, -1]
+
+
+def test_numeric_time_follows_open_cases_to_their_last_assessment():
+    table = _table().assign(assessment_date=[0.0, 3.0, 0.0, 3.0], closure_date=[6.0, 6.0, np.nan, np.nan])
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={}, dropout=Dropout())
+    d = build_design(m, table)
+    np.testing.assert_allclose(d.person_followup, [6.0, 3.0])
+    assert d.observation_end is None
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"closure_date": ["", "", "", ""]}, "a closure reason without a closure date on spreadsheet rows 2, 3"),
+    ({"closure_reason": ["", "", "", ""]}, "a closure date without a closure reason on spreadsheet rows 2, 3"),
+    ({"closure_reason": ["", "", "", ""], "closure_date": ["", "", "", ""]}, "no case in the data has closed"),
+])
+def test_closure_data_problems_are_one_line_errors(change, message):
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={}, dropout=Dropout())
+    with pytest.raises(DataError, match=message) as err:
+        build_design(m, _table().assign(**change))
+    assert "\n" not in str(err.value)
+
+
+def test_other_closure_problems_say_where_and_what_to_do():
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                    dropout=Dropout(observation_end="2020-05-01"))
+    with pytest.raises(DataError, match="before the assessments on spreadsheet rows 5"):
+        build_design(m, _table())
+    m = m.model_copy(update={"dropout": Dropout(reasons=("risk_reduced",))})
+    with pytest.raises(DataError, match=r"closure reasons \['not_engaging'\] are not among the declared"):
+        build_design(m, _table())
+    with pytest.raises(DataError, match="columns missing from the data: 'closure_date'"):
+        build_design(m, _table().drop(columns="closure_date"))
+    with pytest.raises(ValueError, match="needs closure= and closure_date="):
+        ChangeModel(instrument="cse-risk-indicators", outcome="total_band", closure_date=None, dropout=Dropout())
+    with pytest.raises(ValueError, match="is not a date"):
+        Dropout(observation_end="end of March")
+
+
+def test_statsmodels_cannot_fit_it_and_the_formula_says_so(small):
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total", groups={}, dropout=Dropout())
+    assert "joint drop-out" in m.describe()
+    with pytest.raises(ModelError, match="cannot fit a joint drop-out model"):
+        m.fit(small.assessments, backend="statsmodels")
+
+
+def test_simulated_closures_end_the_assessments_and_keep_the_observation_window(small):
+    m = _joint(reasons=("moved_away", "not_engaging", "risk_reduced", "transferred"), observation_end="2016-12-31")
+    design = build_design(m, small.assessments)
+    out, params = simulate_outcomes(m, small.assessments, seed=4)
+    assert set(params) >= {"closure_rate", "closure_effect"}
+    sim = build_design(m, out)
+    assert len(out) <= len(small.assessments)
+    np.testing.assert_allclose(sim.person_censor, design.person_censor)  # same window, whatever closed
+    closed = sim.person_event >= 0
+    # nobody is assessed after their simulated closure; open cases keep every assessment
+    last = pd.Series(sim.t).groupby(sim.person).max().to_numpy()
+    assert np.all(last[closed] <= sim.person_followup[closed] + 1e-9)
+    n_rows = pd.Series(design.person).value_counts().sort_index().to_numpy()
+    n_sim = pd.Series(sim.person).value_counts().sort_index().to_numpy()
+    assert np.all(n_sim[~closed] == n_rows[~closed])
+    # the same seed gives the same table
+    again, _ = simulate_outcomes(m, small.assessments, seed=4)
+    pd.testing.assert_frame_equal(out, again)
+
+
+# ------------------------------------------------------------------ fitting (slow)
+
+def _fit(model, data, **kw):
+    kw = {"draws": 500, "tune": 500, "seed": 2, "progress": False, **kw}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(data, **kw)
+
+
+@pytest.mark.slow
+def test_joint_model_recovers_informative_closure_that_ignoring_it_gets_wrong(tmp_path):
+    """Closures simulated from known hazards: "risk reduced" much likelier at low risk, disengagement at high.
+
+    The joint model's intervals contain the true hazard dependence and the true
+    share of closed cases at lower risk; the model that ignores closure (MAR)
+    is further from that share.
+    """
+    from cseoutcomes.models import load_fit
+
+    prog = hub_and_spoke(seed=8, n_hubs=6, n_areas=8, n_workers=14)
+    ids = prog.assessments[["person_id", "assessment_date", "worker", "service", "closure_reason", "closure_date"]]
+    reasons = ("not_engaging", "risk_reduced")
+    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                        dropout=Dropout(reasons=reasons, observation_end="2016-12-31"))
+    design = build_design(model, ids.assign(closure_reason=np.where(ids["closure_reason"] == "", "", "risk_reduced")),
+                          require_outcome=False)
+    rng = np.random.default_rng(5)
+    truth = {"slope": np.asarray(-0.12), "person_sd": np.asarray(1.2),
+             "person_intercept": 1.2 * rng.standard_normal(len(design.person_labels)),
+             "cutpoints": np.array([-2.5, -1.0, 0.8]),
+             "closure_rate": np.log(np.array([0.01, 0.04])), "closure_effect": np.array([0.8, -1.5])}
+    data, _ = simulate_outcomes(model, ids.assign(closure_reason=np.where(ids["closure_reason"] == "", "",
+                                                                          "risk_reduced")), truth, seed=rng)
+    joint = _fit(model, data)
+    sim_design = joint._design
+    assert (sim_design.person_event >= 0).sum() > 100
+    effects = joint.summary().loc[[f"closure_effect[{r}]" for r in reasons]]
+    assert np.all((effects["lower"] < truth["closure_effect"]) & (truth["closure_effect"] < effects["upper"]))
+    hz = joint.closure_hazards()
+    assert hz.loc["risk_reduced", "hr_upper"] < 1 and "better" in hz.loc["risk_reduced", "in_words"]
+    assert hz.loc["not_engaging", "hr_lower"] > 1 and "worse" in hz.loc["not_engaging", "in_words"]
+    assert hz["n_closures"].sum() == int((sim_design.person_event >= 0).sum())
+    # the truth: latent band at the closure date against at referral (eta = u_i + slope * t; no groups)
+    closed = sim_design.person_event >= 0
+    u = truth["person_intercept"][closed]
+    at_close = u + truth["slope"] * sim_design.person_followup[closed]
+    bands = np.searchsorted(truth["cutpoints"], np.stack([u, at_close]))
+    true_share = float(np.mean(bands[1] < bands[0]))
+    share = joint.share_lower_at_closure()
+    assert share["lower"].iloc[0] <= true_share <= share["upper"].iloc[0]
+    assert "shared-parameter" in share.attrs["assumption"]
+    mar = _fit(model.model_copy(update={"dropout": None}), data).share_lower_at_closure()
+    assert abs(mar["mean"].iloc[0] - true_share) > abs(share["mean"].iloc[0] - true_share)
+    # saved and read back, the fit still knows its closures
+    joint.save(tmp_path / "joint.nc")
+    back = load_fit(tmp_path / "joint.nc")
+    pd.testing.assert_frame_equal(back.closure_hazards(), hz)
+    with pytest.raises(ModelError, match="no drop-out model"):
+        _fit(model.model_copy(update={"dropout": None}), data, draws=50, tune=50).closure_hazards()
