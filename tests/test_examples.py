@@ -27,7 +27,7 @@ def test_what_the_72_hides_runs_resumes_and_summarises(tmp_path, capsys):
     path = tmp_path / "study" / "selection" / "rep0000.json"
     record = json.loads(path.read_text())
     assert set(record["estimates"]) == {"model_mar", "model_selection"}
-    assert 0 <= record["truth"] <= 1 and 0 <= record["naive_share"] <= 1
+    assert 0 <= record["truth"] <= 1 and 0 <= record["naive_share"] <= 1 and 0 <= record["truth_typical"] <= 1
     # a later run with more variants fits only the missing one and keeps the earlier estimates
     assert study.main(args) == 0
     extended = json.loads(path.read_text())

@@ -145,6 +145,29 @@ def test_truth_is_complete(sim):
     assert "16 hubs" in repr(sim) and f"{len(people):,} young people" in repr(sim)
 
 
+def test_two_definitions_of_truly_lower_at_closure():
+    """Expected-score band (the truth column) and typical (median) band of an assessment at the latent trend."""
+    small = hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
+    people = small.truth["people"]
+    closed = people[people["closed_in_window"]]
+    expected = small.lower_at_closure()
+    assert expected.index.tolist() == closed["person_id"].tolist()
+    assert expected.tolist() == closed["truly_lower_at_closure"].tolist()
+    typical = small.lower_at_closure("typical_band", draws=301)
+    assert typical.equals(small.lower_at_closure("typical_band", draws=301))  # seeded from the programme
+    # the definitions differ only for young people near a band boundary
+    assert (typical == expected).mean() > 0.8
+    # a median band: all but certainly the lowest band far below the scale, the highest far above it
+    from cseoutcomes.simulate import _Simulation
+
+    eng = _Simulation(small.programme, np.random.default_rng(0), 0)
+    vuln = small.truth["vulnerability_effects"][:3]
+    assert eng.median_band(np.full(3, -6.0), np.zeros(3), vuln, 101).tolist() == [0, 0, 0]
+    assert eng.median_band(np.full(3, 6.0), np.zeros(3), vuln, 101).tolist() == [3, 3, 3]
+    with pytest.raises(ValueError, match="typical_band"):
+        small.lower_at_closure("most_likely")
+
+
 def test_same_seed_same_data_and_different_seeds_differ(sims):
     again = hub_and_spoke(seed=0)
     pd.testing.assert_frame_equal(again.assessments, sims[0].assessments)

@@ -339,9 +339,12 @@ class SimulatedProgramme:
         ``parameters`` (dict), ``hubs``, ``areas``, ``workers`` (effects as
         DataFrames), ``people`` (one row per young person with casework: latent
         intercept and slope, referral and closure dates, closure reason, whether
-        closed in the window, whether truly lower at closure) and
-        ``assessment_latent`` (aligned row by row with ``assessments``: latent
-        trend, transient state, eta, rater error, expected score given eta).
+        closed in the window, whether truly lower at closure; see
+        :meth:`lower_at_closure` for the two definitions), ``assessment_latent``
+        (aligned row by row with ``assessments``: latent trend, transient
+        state, eta, rater error, expected score given eta) and
+        ``vulnerability_effects`` (each young person's stable effects on the
+        vulnerability items).
     """
 
     assessments: pd.DataFrame
@@ -369,6 +372,43 @@ class SimulatedProgramme:
         g = frame.groupby("p")["band"]
         first, last = g.first(), g.last()
         return float((last < first).mean())
+
+    def lower_at_closure(self, definition: str = "expected_score", draws: int = 201) -> pd.Series:
+        """Whether each young person closed in the window was truly in a lower risk band at closure.
+
+        "Truly" means free of measurement noise, at the latent trend (intercept
+        + slope * time) at referral and at closure. Two definitions:
+
+        * ``"expected_score"`` (``truth["people"]["truly_lower_at_closure"]``):
+          the band of the *expected* total score at the trend, rater error
+          integrated out;
+        * ``"typical_band"``: the *median* band of an assessment at the trend,
+          over everything that moves one assessment (transient state, rater
+          error, which indicators are recorded), by Monte Carlo with ``draws``
+          assessments per young person and time (seeded from the programme's
+          seed, so the same programme gives the same answer). This is what a
+          cumulative-logit model's latent band estimates: the category its
+          latent risk lies in is the median category of an assessment.
+
+        The two differ because the score's distribution at a given risk is
+        skewed, so its mean and its median can fall in different bands.
+        Returns a boolean Series indexed by person_id (closed cases only).
+        """
+        people = self.truth["people"]
+        closed = people["closed_in_window"].to_numpy(bool)
+        ids = people.loc[closed, "person_id"].to_numpy()
+        if definition == "expected_score":
+            return pd.Series(people.loc[closed, "truly_lower_at_closure"].to_numpy(bool), index=ids,
+                             name="lower_at_closure")
+        if definition != "typical_band":
+            raise ValueError(f"definition must be 'expected_score' or 'typical_band', not {definition!r}")
+        eng = _Simulation(self.programme, np.random.default_rng([int(self.truth["seed"]), 1]), int(self.truth["seed"]))
+        u = people.loc[closed, "intercept"].to_numpy()
+        at_close = people.loc[closed, "latent_at_closure"].to_numpy()
+        vuln = self.truth["vulnerability_effects"][closed]
+        before = eng.median_band(u, np.zeros(len(u)), vuln, draws)
+        after = eng.median_band(at_close, at_close - u, vuln, draws)
+        return pd.Series(after < before, index=ids, name="lower_at_closure")
 
     def __repr__(self) -> str:
         people = self.truth["people"]
@@ -579,6 +619,17 @@ class _Simulation:
             total += wq * (prob * (1 - p.p_possible_if_present)) @ eff
         return total
 
+    def median_band(self, eta: np.ndarray, trend_change: np.ndarray, vuln: np.ndarray, draws: int) -> np.ndarray:
+        """Median band of a review assessment at latent trend ``eta`` (Monte Carlo over ``draws`` assessments)."""
+        p, n = self.p, len(eta)
+        bands = np.empty((draws, n))
+        for k in range(draws):
+            state = eta + self.rng.normal(0, p.occasion_sd, n)
+            codes, months = self.answer(self.item_probabilities(state, trend_change, vuln,
+                                                                self.rng.normal(0, p.rater_sd, n)), np.zeros(n, bool))
+            bands[k] = self._bands(self.score_codes(codes, months))
+        return np.median(bands, axis=0)
+
     def score_codes(self, codes: np.ndarray, months: np.ndarray) -> np.ndarray:
         """The instrument's ``total`` (confirmed indicators, SERAF points) from coded answers."""
         yes = codes == 2
@@ -746,6 +797,7 @@ class _Simulation:
             "parameters": dataclasses.asdict(self.p),
             "hubs": self.hubs, "areas": self.areas, "workers": self.workers,
             "people": truth_people, "assessment_latent": latent,
+            "vulnerability_effects": vuln0,
         }
         return SimulatedProgramme(assessments, ladder, truth, self.p)
 
