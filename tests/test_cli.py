@@ -260,3 +260,53 @@ def test_score_never_shows_a_bad_value_that_looks_like_personal_data(capsys, tmp
     table.to_csv(data, index=False)
     code, _, err = run(capsys, "score", str(data), "-i", "cse-risk-indicators", "-o", str(tmp_path / "o.csv"))
     assert code == 1 and "Canary" not in err and "looks like personal data" in err
+
+
+def _codings_csv(tmp_path) -> Path:
+    rows = []
+    for i, (a, b) in enumerate([(1, 1), (1, 0), (0, 0), (1, 1), (0, 1), (0, 0), (1, 1), (0, 0)]):
+        for coder, v in (("ann", a), ("bob", b)):
+            if v:
+                rows.append({"source": f"note-{i}", "coder": coder, "code": "disclosure", "memo": "PRIVATE MEMO"})
+            rows.append({"source": f"note-{i}", "coder": coder, "code": "Recovery", "memo": ""})
+    path = tmp_path / "codings.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_coding_import_agreement_and_export_round_trip(capsys, tmp_path):
+    path = _codings_csv(tmp_path)
+    assert main(["coding", "import", str(path), "--codebook", "practice-codebook"]) == 0
+    assert "24 codings of 2 codes by 2 coders (ann, bob) in 8 sources" in capsys.readouterr().out
+    assert main(["coding", "agreement", str(path), "--codebook", "practice-codebook", "--boot", "100",
+                 "--json", str(tmp_path / "agree.json")]) == 0
+    out = capsys.readouterr().out
+    assert "disclosure" in out and "PRIVATE" not in out
+    agree = json.loads((tmp_path / "agree.json").read_text())
+    # disclosure: both 3, only ann 1, only bob 1, neither 3 -> kappa = (0.75 - 0.5) / 0.5
+    row = next(r for r in agree["by_code"] if r["code"] == "disclosure")
+    assert row["kappa"] == pytest.approx(0.5)
+    assert main(["coding", "export", str(path), "--codebook", "practice-codebook", "--format", "qdpx",
+                 "-o", str(tmp_path / "p.qdpx")]) == 0
+    assert main(["coding", "import", str(tmp_path / "p.qdpx"), "--codebook", "practice-codebook",
+                 "-o", str(tmp_path / "back.csv")]) == 0
+    back = pd.read_csv(tmp_path / "back.csv", keep_default_na=False)
+    assert len(back) == 24 and set(back["code"]) == {"disclosure", "recovery"}
+    assert (back["memo"] == "PRIVATE MEMO").sum() == 8
+    assert main(["coding", "export", "--format", "qdc", "--codebook", "practice-codebook",
+                 "-o", str(tmp_path / "b.qdc")]) == 0
+    capsys.readouterr()
+    assert main(["coding", "import", str(tmp_path / "b.qdc")]) == 0
+    assert "23 codes in the codebook" in capsys.readouterr().out
+
+
+def test_coding_errors_are_one_line(capsys, tmp_path):
+    path = _codings_csv(tmp_path)
+    assert main(["coding", "import", str(path), "--codebook", "cse-risk-indicators"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a codebook" in err
+    (tmp_path / "bomb.qdc").write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "c">]><CodeBook/>')
+    assert main(["coding", "import", str(tmp_path / "bomb.qdc")]) == 1
+    assert "document type or entities" in capsys.readouterr().err
+    assert main(["coding", "export", "--format", "qdpx", "-o", str(tmp_path / "x.qdpx")]) == 1
+    assert "give the codings FILE" in capsys.readouterr().err

@@ -131,6 +131,27 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("fit", metavar="FIT", help="a .nc file written by `cseoutcomes fit --out`")
     p.add_argument("--prob", type=float, default=0.9, help="interval probability (default 0.9)")
 
+    coding = sub.add_parser("coding", help="qualitative codings: import, coder agreement, export (REFI-QDA, CSV)")
+    csub = coding.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    p = csub.add_parser("import", help="read codings (CSV, XLSX, JSON, .qdpx, .qdc) and report what was read")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--codebook", metavar="ID", help="coding-scheme instrument to check the codes against")
+    p.add_argument("-o", "--output", metavar="OUT", help="write the codings as a tidy CSV")
+    p = csub.add_parser("agreement", help="kappa and Krippendorff's alpha per code and pooled, with intervals")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--codebook", metavar="ID")
+    p.add_argument("--unit", choices=("case", "source", "segment"), default="case")
+    p.add_argument("--segment-length", type=int, metavar="CHARS", help="characters per segment (--unit segment)")
+    p.add_argument("--boot", type=int, default=1000, metavar="N", help="bootstrap resamples of units (default 1000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", metavar="JSON", help="write the tables as JSON")
+    p = csub.add_parser("export", help="write codings or a codebook as REFI-QDA (.qdpx, .qdc) or CSV")
+    p.add_argument("file", metavar="FILE", nargs="?", help="codings to export (omit for --format qdc --codebook ID)")
+    p.add_argument("--format", choices=("qdpx", "qdc", "csv"), required=True)
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--codebook", metavar="ID")
+    p.add_argument("--sources", metavar="DIR", help="folder of <source>.txt plain texts (spans need them)")
+
     sub.add_parser("demo", help="simulate a programme, validate, score, fit the ordinal change model and print "
                                 "the naive share beside the modelled one")
     return parser
@@ -421,6 +442,103 @@ def _cmd_summarize(args) -> int:
     return 0
 
 
+def _read_codings(path: str, codebook: str | None):
+    """Codings from any supported file, and what the import repaired or skipped."""
+    from pathlib import Path
+
+    from cseoutcomes.coding import read_refi_qda, read_segments
+
+    if Path(path).suffix.lower() in (".qdpx", ".qdc", ".qde"):
+        project = read_refi_qda(path, codebook=codebook)
+        return project.segments, project
+    return read_segments(path, codebook), None
+
+
+def _cmd_coding_import(args) -> int:
+    segments, project = _read_codings(args.file, args.codebook)
+    if project is not None:
+        n_codes = sum(1 for top in project.codes for _ in top.walk())
+        print(f"{args.file}: {n_codes} codes in the codebook")
+    if segments is not None:
+        print(f"{len(segments):,} codings of {len(segments.codes)} codes by {len(segments.coders)} coders "
+              f"({', '.join(segments.coders)}) in {len(segments.sources)} sources, {len(segments.cases)} cases")
+    notes = project.notes if project is not None else (segments.notes if segments is not None else [])
+    for note in dict.fromkeys(notes):
+        print(f"  note: {note}")
+    if args.output:
+        from cseoutcomes.errors import DataError
+
+        if segments is None:
+            raise DataError("there are no codings to write", where=args.file)
+        print(f"wrote {segments.write_csv(args.output)}")
+    return 0
+
+
+def _cmd_coding_agreement(args) -> int:
+    import json
+
+    from cseoutcomes.coding import agreement
+    from cseoutcomes.errors import DataError
+
+    segments, _ = _read_codings(args.file, args.codebook)
+    if segments is None:
+        raise DataError("the file has no codings", where=args.file)
+    result = agreement(segments, args.unit, segment_length=args.segment_length, n_boot=args.boot, seed=args.seed)
+    fmt = {"float_format": lambda v: f"{v:.3f}", "na_rep": ""}
+    print(f"Coder agreement at the {args.unit} level ({result.ci_level:.0%} bootstrap intervals, {args.boot} "
+          "resamples of units); alpha >= 0.800 reliable, 0.667-0.800 tentative (Krippendorff 2004)")
+    print(result.overall.to_string(**fmt))
+    print()
+    print(result.by_code.to_string(**fmt))
+    for note in result.notes:
+        print(f"  note: {note}")
+    if args.json:
+        from cseoutcomes.data.io import write_text
+
+        payload = {"unit": args.unit, "overall": json.loads(result.overall.to_json(orient="records"))[0],
+                   "by_code": json.loads(result.by_code.reset_index().to_json(orient="records")),
+                   "confusion": json.loads(result.confusion.to_json(orient="records")), "notes": result.notes}
+        write_text(json.dumps(payload, indent=2), args.json)
+    return 0
+
+
+def _cmd_coding_export(args) -> int:
+    from pathlib import Path
+
+    from cseoutcomes.coding import write_refi_qda
+    from cseoutcomes.errors import DataError
+
+    segments = None
+    if args.file:
+        segments, _ = _read_codings(args.file, args.codebook)
+    elif args.format != "qdc" or not args.codebook:
+        raise DataError("give the codings FILE (or, for --format qdc, a --codebook ID)")
+    if args.format == "csv":
+        if segments is None:
+            raise DataError("there are no codings to write", where=args.file)
+        print(f"wrote {segments.write_csv(args.output)}")
+        return 0
+    sources = None
+    if args.sources:
+        folder = Path(args.sources)
+        if not folder.is_dir():
+            raise DataError("not a folder", where=args.sources, hint="give a folder of <source>.txt files")
+        sources = {p.stem: p.read_bytes().decode("utf-8-sig") for p in sorted(folder.glob("*.txt"))}
+    out = write_refi_qda(args.output, segments if args.format == "qdpx" else None,
+                         codebook=args.codebook or (segments.codebook if segments is not None else None),
+                         sources=sources) if args.format == "qdpx" else \
+        write_refi_qda(args.output, None, codebook=args.codebook or (segments.codebook if segments else None)
+                       or _codes_of(segments))
+    print(f"wrote {out}")
+    return 0
+
+
+def _codes_of(segments):
+    from cseoutcomes.coding.refi import _codes_for
+
+    return _codes_for(None, segments)[0]
+
+
 def _cmd_demo(args) -> int:
     import cseoutcomes as co
     from cseoutcomes.models import ChangeModel
@@ -581,6 +699,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("fit", None): _cmd_fit,
         ("summarize", None): _cmd_summarize,
         ("demo", None): _cmd_demo,
+        ("coding", "import"): _cmd_coding_import,
+        ("coding", "agreement"): _cmd_coding_agreement,
+        ("coding", "export"): _cmd_coding_export,
     }
     key = (args.command, getattr(args, "action", None))
     if args.command is None or key not in handlers:
