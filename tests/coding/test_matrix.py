@@ -65,3 +65,21 @@ def test_indicator_table_and_joining_to_assessments(seg):
         join_indicators(joined, table)
     with pytest.raises(DataError, match="no person"):
         indicator_table(seg, person={"YP01": "P1"})
+
+
+def test_coded_indicators_enter_a_change_model_as_a_covariate(seg):
+    """The joined column is a covariate the change model's design accepts (people without coding: say so)."""
+    from cseoutcomes.models import ChangeModel
+    from cseoutcomes.models.design import build_design
+
+    assessments = pd.DataFrame({"person_id": ["YP01", "YP01", "YP03", "YP03", "YP09"],
+                                "assessment_date": ["2024-01-01", "2024-04-01", "2024-01-05", "2024-04-05",
+                                                    "2024-02-01"],
+                                "total_band": ["significant", "moderate", "moderate", "mild", "mild"]})
+    joined = join_indicators(assessments, indicator_table(seg))
+    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                        covariates=("coded_disclosure",))
+    with pytest.raises(DataError, match="'coded_disclosure' \\(covariate\\): blank on spreadsheet rows 6"):
+        build_design(model, joined)
+    design = build_design(model, joined[joined["coded_disclosure"].notna()].astype({"coded_disclosure": float}))
+    assert design.x_names == ("coded_disclosure",) and design.X.shape == (4, 1)
