@@ -272,3 +272,27 @@ def test_joint_model_recovers_informative_closure_that_ignoring_it_gets_wrong(tm
     pd.testing.assert_frame_equal(back.closure_hazards(), hz)
     with pytest.raises(ModelError, match="no drop-out model"):
         _fit(model.model_copy(update={"dropout": None}), data, draws=50, tune=50).closure_hazards()
+
+
+def test_padding_young_people_for_a_reused_compile_changes_no_likelihood(small):
+    """A compiled model is reused for designs with up to n_people young people: padding adds nothing."""
+    from cseoutcomes.models._pymc import build_pymc_model, data_arrays, padded_people
+
+    m = _joint().model_copy(update={"person_slopes": True})
+    d = build_design(m, small.assessments)
+    P = len(d.person_labels)
+    assert padded_people(d) == 128 and padded_people(d, bucket=1) == P
+    rng = np.random.default_rng(2)
+    exact, padded = build_pymc_model(m, d), build_pymc_model(m, d, n_people=P + 9)
+    point = {v.name: rng.normal(0, 0.5, size=np.shape(exact.initial_point()[v.name])) for v in exact.value_vars}
+    pad_point = {k: (np.r_[v, rng.normal(size=9)] if k.startswith("z_person") else v) for k, v in point.items()}
+    for name in ("y_loglik", "closure_loglik"):
+        values = []
+        for model, pt in ((exact, point), (padded, pad_point)):
+            term = next(v for v in model.potentials if v.name == name)
+            values.append(float(model.compile_fn(model.replace_rvs_by_values([term])[0], inputs=model.value_vars,
+                                                 on_unused_input="ignore")(pt)))
+        assert values[1] == pytest.approx(values[0], rel=1e-12)
+    arrays = data_arrays(m, d, P + 9)
+    assert arrays["followup"][P:].sum() == 0 and arrays["event_onehot"][P:].sum() == 0
+    assert arrays["real_person"].sum() == P

@@ -31,14 +31,70 @@ def default_sampler() -> str:
     return "nutpie" if importlib.util.find_spec("nutpie") is not None else "pymc"
 
 
-def build_pymc_model(spec: ChangeModel, design: Design):
-    """The PyMC model for ``spec`` on ``design`` (free variables named z_* are the non-centred parts)."""
+PEOPLE_BUCKET = 64
+"""nutpie models are compiled for the number of young people rounded up to a multiple of this."""
+
+
+def padded_people(design: Design, bucket: int = PEOPLE_BUCKET) -> int:
+    """Young people in the compiled model: the design's, rounded up so similar designs share one compile."""
+    n = len(design.person_labels)
+    return int(np.ceil(n / bucket) * bucket) if bucket > 1 else n
+
+
+def data_arrays(spec: ChangeModel, design: Design, n_people: int | None = None) -> dict[str, np.ndarray]:
+    """Every array the PyMC graph reads, by its ``pm.Data`` name.
+
+    Row arrays have the design's length; person arrays are padded to
+    ``n_people`` with young people who have no assessments, no follow-up and no
+    weight, so they add nothing to the likelihood (their effects are draws from
+    the prior, dropped from the fit). A compiled model is then reused for any
+    design of the same structure (:func:`structure_key`) by swapping these in.
+    """
+    P = len(design.person_labels)
+    n_people = n_people or P
+    out: dict[str, np.ndarray] = {"t": design.t.astype(float), "person_idx": design.person.astype(np.int64),
+                                  "y_obs": design.y.astype(np.int64) if design.family == "ordinal" else design.y_std}
+    for level, g in design.groups.items():
+        out[f"{level}_idx"] = g.index.astype(np.int64)
+    if design.X.shape[1]:
+        out["X"] = design.X.astype(float)
+    if design.selection is not None:
+        out["selected"] = design.selected.astype(float)
+        if design.family != "ordinal":
+            out["selection_threshold"] = np.asarray((float(design.selection) - design.y_center) / design.y_scale)
+    if design.person_event is not None:
+        from cseoutcomes.models.design import first_and_last
+
+        pad = n_people - P
+        first, _, _ = first_and_last(design)
+        R = len(design.closure_reasons)
+        onehot = np.zeros((n_people, R))
+        closed = np.flatnonzero(design.person_event >= 0)
+        onehot[closed, design.person_event[closed]] = 1.0
+        out.update({"first_row": np.r_[first, np.zeros(pad, np.int64)].astype(np.int64),
+                    "followup": np.r_[design.person_followup, np.zeros(pad)],
+                    "censor": np.r_[design.person_censor, np.zeros(pad)],
+                    "real_person": np.r_[np.ones(P), np.zeros(pad)], "event_onehot": onehot})
+    return out
+
+
+def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = None):
+    """The PyMC model for ``spec`` on ``design`` (free variables named z_* are the non-centred parts).
+
+    Every array is a ``pm.Data`` (:func:`data_arrays`), so a compiled model can be
+    refitted to another design of the same structure; ``n_people`` pads the
+    person dimension (padding young people carry no data).
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
     pri = spec.priors
     per_year = design.t_per_year
-    coords: dict[str, Any] = {"person": design.person_labels, "occasion": design.rows}
+    arrays = data_arrays(spec, design, n_people)
+    P = len(design.person_labels)
+    n_people = n_people or P
+    people = [*design.person_labels, *(f"_padding_{i}" for i in range(n_people - P))]
+    coords: dict[str, Any] = {"person": people}
     for level, g in design.groups.items():
         coords[level] = g.labels
     if design.family == "ordinal":
@@ -48,71 +104,67 @@ def build_pymc_model(spec: ChangeModel, design: Design):
         coords["covariate"] = list(design.x_names)
     if design.person_event is not None:
         coords["closure_reason"] = list(design.closure_reasons)
-    t = design.t
     with pm.Model(coords=coords) as m:
+        data = {name: pm.Data(name, value) for name, value in arrays.items()}
+        t = data["t"]
         slope = pm.Normal("slope", pri.slope.mu / per_year, pri.slope.sigma / per_year)
         person_sd = pm.HalfNormal("person_sd", pri.person_sd.sigma)
         z_person = pm.Normal("z_person", 0.0, 1.0, dims="person")
         person_int = pm.Deterministic("person_intercept", person_sd * z_person, dims="person")
-        eta = person_int[design.person]
-        row_slope = slope
+        eta = person_int[data["person_idx"]]
+        row_slope = slope + pt.zeros_like(t)
         if spec.person_slopes:
             ps_sd = pm.HalfNormal("person_slope_sd", pri.person_slope_sd.sigma / per_year)
             z = pm.Normal("z_person_slope", 0.0, 1.0, dims="person")
             ps = pm.Deterministic("person_slope", ps_sd * z, dims="person")
-            row_slope = row_slope + ps[design.person]
+            row_slope = row_slope + ps[data["person_idx"]]
         for level in spec.slope_levels:
-            g = design.groups[level]
             sd = pm.HalfNormal(f"slope_sd_{level}", pri.for_slope(level).sigma / per_year)
             z = pm.Normal(f"z_slope_{level}", 0.0, 1.0, dims=level)
             eff = pm.Deterministic(f"slope_{level}", sd * z, dims=level)
-            row_slope = row_slope + eff[g.index]
+            row_slope = row_slope + eff[data[f"{level}_idx"]]
         for level in spec.intercepts_by:
-            g = design.groups[level]
             sd = pm.HalfNormal(f"intercept_sd_{level}", pri.intercept_sd.sigma)
             z = pm.Normal(f"z_intercept_{level}", 0.0, 1.0, dims=level)
             eff = pm.Deterministic(f"intercept_{level}", sd * z, dims=level)
-            eta = eta + eff[g.index]
+            eta = eta + eff[data[f"{level}_idx"]]
         eta = eta + row_slope * t
         if design.X.shape[1]:
             beta = pm.Normal("beta", pri.covariates.mu, pri.covariates.sigma, dims="covariate")
-            eta = eta + pt.dot(design.X, beta)
+            eta = eta + pt.dot(data["X"], beta)
         if design.family == "ordinal":
             init = np.log(np.arange(1, K) / K) - np.log1p(-np.arange(1, K) / K)
             cut = pm.Flat("cutpoints", dims="cutpoint", transform=pm.distributions.transforms.ordered,
                           initval=init)
             pm.Potential("cutpoints_prior", _induced_dirichlet(cut, pri.thresholds.alpha))
-            y_obs = pm.Data("y_obs", design.y.astype(np.int64), dims="occasion")
-            loglik = _ordinal_loglik(y_obs, eta, cut, K)
+            loglik = _ordinal_loglik(data["y_obs"], eta, cut, K)
             if design.selection is not None:
                 # referral selection: P(y | eta, y >= m) = P(y | eta) / P(y >= m | eta), P(y >= m) = F(eta - c_{m-1})
-                selected = design.selected.astype(float)
-                loglik = loglik - selected * _log_sigmoid(eta - cut[int(design.selection) - 1])
+                loglik = loglik - data["selected"] * _log_sigmoid(eta - cut[int(design.selection) - 1])
             pm.Potential("y_loglik", loglik.sum())
             if design.person_event is not None:
-                _closure_potential(spec, design, eta, row_slope)
+                _closure_potential(spec, design, data, eta, row_slope)
         else:
             intercept = pm.Normal("intercept", pri.intercept.mu, pri.intercept.sigma)
             sigma = pm.HalfNormal("sigma", pri.sigma.sigma)
             mu = intercept + eta
-            y_obs = pm.Data("y_obs", design.y_std, dims="occasion")
+            y_obs = data["y_obs"]
             if design.family == "student_t":
                 nu = pm.Gamma("nu", pri.nu.alpha, pri.nu.beta)
-                pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=y_obs, dims="occasion")
+                pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=y_obs)
             else:
-                pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs, dims="occasion")
+                pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs)
                 if design.selection is not None:
                     from pymc.distributions.dist_math import normal_lccdf
 
-                    threshold = (float(design.selection) - design.y_center) / design.y_scale
-                    selected = design.selected.astype(float)
-                    pm.Potential("selection", -(selected * normal_lccdf(mu, sigma, threshold)).sum())
+                    threshold = data["selection_threshold"]
+                    pm.Potential("selection", -(data["selected"] * normal_lccdf(mu, sigma, threshold)).sum())
             if design.person_event is not None:
-                _closure_potential(spec, design, mu, row_slope)
+                _closure_potential(spec, design, data, mu, row_slope)
     return m
 
 
-def _closure_potential(spec: ChangeModel, design: Design, lin, row_slope) -> None:
+def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_slope) -> None:
     """Shared-parameter drop-out: each closure reason's hazard depends on the latent trajectory.
 
     h_r(t) = exp(a_r + b_r * eta(t)) with eta(t) = eta0 + s * t linear in time since referral, so
@@ -122,20 +174,19 @@ def _closure_potential(spec: ChangeModel, design: Design, lin, row_slope) -> Non
     import pymc as pm
     import pytensor.tensor as pt
 
-    from cseoutcomes.models.design import first_and_last
-
     pri = spec.priors
-    first, _, _ = first_and_last(design)
     a = pm.Normal("closure_rate", pri.closure_rate.mu - np.log(design.t_per_year), pri.closure_rate.sigma,
                   dims="closure_reason")
     b = pm.Normal("closure_effect", pri.closure_effect.mu, pri.closure_effect.sigma, dims="closure_reason")
-    slope = (row_slope + pt.zeros(design.n))[first]
-    T = design.person_followup
+    first = data["first_row"]
+    slope = row_slope[first]
+    T = data["followup"]
+    real = data["real_person"]
     # centred: a_r is the log rate at the average latent risk over the observation window, which keeps
     # a_r and b_r nearly uncorrelated in the posterior (as brms centres predictors). The centre uses the
     # time to the end of observation, not the closure times, so it does not depend on the outcome.
-    eta0 = lin[first] - slope * design.t[first]
-    centre = pt.mean(eta0 + slope * design.person_censor / 2)
+    eta0 = lin[first] - slope * data["t"][first]
+    centre = (real * (eta0 + slope * data["censor"] / 2)).sum() / real.sum()
     pm.Deterministic("closure_centre", centre)
     eta0 = eta0 - centre
     k = b[None, :] * (slope * T)[:, None]
@@ -143,10 +194,8 @@ def _closure_potential(spec: ChangeModel, design: Design, lin, row_slope) -> Non
     safe = pt.switch(small, 1.0, k)  # no 0/0 in the branch not taken (its gradient would be NaN)
     rel = pt.switch(small, 1.0 + k / 2, pt.expm1(safe) / safe)
     H = pt.exp(a[None, :] + b[None, :] * eta0[:, None]) * T[:, None] * rel
-    closed = np.flatnonzero(design.person_event >= 0)
-    r = design.person_event[closed]
-    event = (a[r] + b[r] * (eta0[closed] + slope[closed] * T[closed])).sum()
-    pm.Potential("closure_loglik", event - H.sum())
+    at_closure = a[None, :] + b[None, :] * (eta0 + slope * T)[:, None]
+    pm.Potential("closure_loglik", (data["event_onehot"] * at_closure).sum() - H.sum())
 
 
 def _log_sigmoid(x):
@@ -213,49 +262,60 @@ def hyper_names(spec: ChangeModel, family: str) -> list[str]:
 
 _COMPILED: dict[str, Any] = {}
 """Compiled nutpie models by model structure (specification and design without the outcome), newest last."""
-_COMPILED_MAX = 4
+_COMPILED_MAX = 8
 
 
-def _structure_key(spec: ChangeModel, design: Design) -> str:
-    """What the compiled graph depends on: everything but the outcome values, which are swapped in as data."""
+def _structure_key(spec: ChangeModel, design: Design, n_people: int) -> str:
+    """What a compiled graph depends on: the specification and the shapes, not the data (swapped in)."""
     import hashlib
 
     h = hashlib.sha256(spec.model_dump_json().encode())
-    selected = design.selected if design.selected is not None else np.zeros(0, bool)
-    followup = design.person_followup if design.person_followup is not None else np.zeros(0)
-    event = design.person_event if design.person_event is not None else np.zeros(0, np.int64)
-    h.update("|".join(design.closure_reasons).encode())
-    for arr in (design.t, design.person, design.X, selected, followup, event,
-                *(g.index for g in design.groups.values())):
-        h.update(np.ascontiguousarray(arr).tobytes())
-        h.update(str(np.shape(arr)).encode())
-    h.update(f"{design.family}|{design.n_categories}|{len(design.person_labels)}".encode())
-    if design.family != "ordinal" and design.selection is not None:
-        # the screen is a constant on the standardised scale, which depends on the data's mean and SD
-        h.update(f"{design.selection}|{design.y_center!r}|{design.y_scale!r}".encode())
-    h.update("|".join(str(len(g.labels)) for g in design.groups.values()).encode())
+    h.update(f"{design.family}|{design.n_categories}|{n_people}|{design.X.shape[1]}|{design.t_per_year}".encode())
+    h.update("|".join(f"{lvl}:{len(g.labels)}" for lvl, g in design.groups.items()).encode())
+    h.update(f"{design.selection}|{'|'.join(design.closure_reasons)}".encode())
     return h.hexdigest()
 
 
-def _compiled_nutpie(spec: ChangeModel, design: Design, model):
-    """nutpie's compiled model for this structure, compiled once and reused with the new outcome.
+def _compiled_nutpie(spec: ChangeModel, design: Design, model=None):
+    """nutpie's compiled model for this structure, compiled once per process and reused with new data.
 
-    Simulation studies and SBC refit the same design many times with new outcomes:
-    compiling (about 5 s) is then paid once per process.
+    Simulation studies and SBC fit many designs of the same structure (new
+    outcomes, new young people, new times): compiling (5-10 s) is paid once
+    per structure and size bucket of young people, and every array is swapped in.
     """
     import nutpie
 
-    key = _structure_key(spec, design)
-    y = design.y.astype(np.int64) if design.family == "ordinal" else design.y_std
+    n_people = padded_people(design)
+    key = _structure_key(spec, design, n_people)
+    arrays = data_arrays(spec, design, n_people)
     if key in _COMPILED:
         compiled = _COMPILED.pop(key)
         _COMPILED[key] = compiled  # most recently used last
-        return compiled.with_data(y_obs=y)
-    compiled = nutpie.compile_pymc_model(model, var_names=_stored(model))
+        return compiled.with_data(**arrays), n_people
+    compiled = nutpie.compile_pymc_model(build_pymc_model(spec, design, n_people), var_names=_stored_names(spec,
+                                                                                                            design))
     _COMPILED[key] = compiled
     while len(_COMPILED) > _COMPILED_MAX:
         _COMPILED.pop(next(iter(_COMPILED)))
-    return compiled
+    return compiled, n_people
+
+
+def _stored_names(spec: ChangeModel, design: Design) -> list[str]:
+    """Variables kept in the trace: everything but the non-centred z_* (their scaled versions are kept)."""
+    names = ["slope", "person_sd", "person_intercept"]
+    if spec.person_slopes:
+        names += ["person_slope_sd", "person_slope"]
+    for level in spec.slope_levels:
+        names += [f"slope_sd_{level}", f"slope_{level}"]
+    for level in spec.intercepts_by:
+        names += [f"intercept_sd_{level}", f"intercept_{level}"]
+    if design.X.shape[1]:
+        names.append("beta")
+    names += ["cutpoints"] if design.family == "ordinal" else \
+        ["intercept", "sigma"] + (["nu"] if design.family == "student_t" else [])
+    if design.person_event is not None:
+        names += ["closure_rate", "closure_effect", "closure_centre"]
+    return names
 
 
 def _stored(model) -> list[str]:
@@ -269,7 +329,7 @@ def _sample_once(model, *, sampler: str, draws: int, tune: int, chains: int, cor
         import nutpie
 
         if compiled is None:
-            compiled = _compiled_nutpie(spec, design, model)
+            compiled, _ = _compiled_nutpie(spec, design)
         dt = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores or chains,
                            seed=seed if seed is not None else np.random.SeedSequence().entropy % (2**63),
                            progress_bar=progress, save_warmup=False, **kwargs)
@@ -311,14 +371,14 @@ def fit_pymc(spec: ChangeModel, design: Design, *, sampler: str | None, draws: i
             raise ModelError(f"{name} must be at least 1, not {value}", where=name)
     if target_ess is not None and chains < 2:
         raise ModelError("target_ess needs at least 2 chains to compute R-hat", where="chains")
-    model = build_pymc_model(spec, design)
+    model = None if sampler == "nutpie" else build_pymc_model(spec, design)  # nutpie: compiled once, reused
     names = hyper_names(spec, design.family)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*overflow.*")
         warnings.filterwarnings("ignore", message="Found chain dimension to be longer")
         if target_ess is not None and sampler == "nutpie":
-            dt = _nutpie_until_converged(_compiled_nutpie(spec, design, model), names, draws=draws, tune=tune,
+            dt = _nutpie_until_converged(_compiled_nutpie(spec, design)[0], names, draws=draws, tune=tune,
                                          chains=chains, cores=cores, seed=seed, progress=progress,
                                          target_ess=target_ess, max_draws=max_draws, **kwargs)
             draws = int(dt["posterior"].sizes["draw"])

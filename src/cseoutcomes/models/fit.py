@@ -110,6 +110,8 @@ class ChangeFit:
 
         post = dt["posterior"].to_dataset()
         post = post.drop_vars([v for v in post.data_vars if str(v).startswith("z_")])
+        if post.sizes.get("person", 0) > len(design.person_labels):  # padding of a reused compiled model
+            post = post.isel(person=slice(0, len(design.person_labels)))
         # coordinates from the design, whatever the sampler named them
         coords = {"person": design.person_labels.astype(str)}
         for level, g in design.groups.items():
