@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from cseoutcomes.models import ChangeFit, ChangeModel, Priors, load_fit
 
-_LAZY_MODULES = ("coding", "data", "models", "psychometrics", "simulate", "testing")
+_LAZY_MODULES = ("coding", "data", "disclosure", "models", "psychometrics", "simulate", "testing")
 _LAZY_NAMES = {
     "ValidationReport": "cseoutcomes.data",
     "pseudonymise": "cseoutcomes.data",
@@ -102,6 +102,7 @@ __all__ = [
     "__version__",
     "coding",
     "data",
+    "disclosure",
     "get_instrument",
     "list_instruments",
     "load_fit",
