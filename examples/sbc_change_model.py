@@ -13,6 +13,7 @@ Replications are kept under ``--out`` and skipped on a rerun.
     python examples/sbc_change_model.py --reps 200 --jobs 2
     python examples/sbc_change_model.py --full --reps 200 --jobs 2
     python examples/sbc_change_model.py --dropout --reps 200 --jobs 2
+    python examples/sbc_change_model.py --dropout --target-accept 0.95 --reps 200 --jobs 2
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--full", action="store_true", help="the default programme's design, worker slopes too")
     parser.add_argument("--dropout", action="store_true", help="the joint drop-out model")
+    parser.add_argument("--target-accept", type=float, default=None,
+                        help="NUTS target acceptance (smaller steps, fewer divergences); default the sampler's")
     args = parser.parse_args(argv)
     if args.out is None:
-        args.out = HERE / "results" / ("sbc_change_model" + "_full" * args.full + "_dropout" * args.dropout)
+        ta = f"_ta{round(args.target_accept * 100)}" if args.target_accept else ""
+        args.out = HERE / "results" / ("sbc_change_model" + "_full" * args.full + "_dropout" * args.dropout + ta)
 
     from cseoutcomes.models import ChangeModel, Dropout
     from cseoutcomes.models.calibration import sbc
@@ -47,14 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups=groups,
                         dropout=Dropout() if args.dropout else None)
     where = "hub_and_spoke(seed=0)" if args.full else "hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)"
+    extra = {"target_accept": args.target_accept} if args.target_accept else {}
     result = sbc(model, design, n_datasets=args.reps, seed=1, directory=args.out, n_jobs=args.jobs,
-                 draws=args.draws, chains=2)
+                 draws=args.draws, chains=2, **extra)
     cov = result.coverage().reset_index()
     cov90 = cov[cov["level"] == 0.9].set_index("estimand")
     uni = result.uniformity()
     diag = result.diagnostics
     lines = [f"# SBC of `{model.describe()}`", "",
-             f"{len(result.ranks)} replications on the design of `{where}`; {args.draws} draws x 2 chains per fit; "
+             f"{len(result.ranks)} replications on the design of `{where}`; {args.draws} draws x 2 chains per fit"
+             f"{f', target acceptance {args.target_accept}' if args.target_accept else ''}; "
              "truth ranked among 99 thinned draws.", "",
              "| estimand | 90% coverage | Wilson 95% interval | 50% | 80% | 95% | uniformity p (chi-square) |",
              "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
@@ -67,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
               f"max R-hat > 1.01 in {int((diag['max_rhat'] > 1.01).sum())}; median fit time "
               f"{diag['seconds'].median():.1f} s.", "",
               f"Command: `python examples/sbc_change_model.py {'--full ' if args.full else ''}"
-              f"{'--dropout ' if args.dropout else ''}--reps {args.reps} "
+              f"{'--dropout ' if args.dropout else ''}"
+              f"{f'--target-accept {args.target_accept} ' if args.target_accept else ''}--reps {args.reps} "
               f"--jobs {args.jobs}` (resumes)."]
     text = "\n".join(lines) + "\n"
     (args.out.parent / f"{args.out.name}.md").write_text(text, encoding="utf-8")

@@ -296,3 +296,48 @@ def test_padding_young_people_for_a_reused_compile_changes_no_likelihood(small):
     arrays = data_arrays(m, d, P + 9)
     assert arrays["followup"][P:].sum() == 0 and arrays["event_onehot"][P:].sum() == 0
     assert arrays["real_person"].sum() == P
+
+
+@pytest.mark.slow
+def test_simulated_closures_and_the_likelihood_agree_the_score_has_mean_zero(small):
+    """At the true parameters the expected score of the closure log-likelihood is zero (Bartlett's first identity).
+
+    Data simulated by simulate_outcomes (closures drawn, later assessments dropped, dates rounded to
+    days) and read back through build_design: the mean score for every closure rate and effect stays
+    within 3.5 standard errors of zero, so the simulator and the likelihood describe the same process.
+    """
+    data = small.assessments[["person_id", "assessment_date", "worker", "service", "area", "closure_reason",
+                              "closure_date"]]
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={"service": "service"},
+                    dropout=Dropout(reasons=("moved_away", "not_engaging", "risk_reduced", "transferred"),
+                                    observation_end="2016-12-30"))
+    d0 = build_design(m, data, require_outcome=False)
+    rng = np.random.default_rng(0)
+    truth = draw_prior(m, d0, rng)
+    truth["closure_rate"] = np.log([0.01, 0.02, 0.05, 0.01])
+    truth["closure_effect"] = np.array([0.5, -0.5, 1.0, 0.0])
+    batch = {k: np.asarray(v)[None, ...] for k, v in truth.items()}
+
+    def loglik(d, a, b):
+        p = {**batch, "closure_rate": a[None], "closure_effect": b[None]}
+        eta0, s = num.closure_trajectories(p, d)
+        return num.closure_loglik(p["closure_rate"], p["closure_effect"], eta0, s, d.person_followup,
+                                  d.person_event).sum()
+
+    scores = []
+    a0, b0 = truth["closure_rate"], truth["closure_effect"]
+    for _ in range(150):
+        out, _ = simulate_outcomes(m, data, truth, seed=rng)
+        d = build_design(m, out)
+        row = []
+        for vec in ("a", "b"):
+            for r in range(4):
+                h = np.zeros(4)
+                h[r] = 1e-6
+                up = loglik(d, a0 + h, b0) if vec == "a" else loglik(d, a0, b0 + h)
+                down = loglik(d, a0 - h, b0) if vec == "a" else loglik(d, a0, b0 - h)
+                row.append((up - down) / 2e-6)
+        scores.append(row)
+    scores = np.array(scores)
+    z = scores.mean(0) / (scores.std(0, ddof=1) / np.sqrt(len(scores)))
+    assert np.all(np.abs(z) < 3.5), z

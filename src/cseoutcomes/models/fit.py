@@ -732,9 +732,11 @@ class ChangeFit:
         if warn:
             problems = self._problems(table)
             if problems:
+                hint = "run longer with draws=/tune=, or target_ess=400"
+                if table.attrs["divergences"]:
+                    hint += "; for divergences, smaller steps: target_accept=0.95"
                 warnings.warn("the fit failed convergence checks: " + "; ".join(problems) +
-                              " (run longer with draws=/tune=, or target_ess=400; see fit.diagnostics())",
-                              ConvergenceWarning, stacklevel=2)
+                              f" ({hint}; see fit.diagnostics())", ConvergenceWarning, stacklevel=2)
         return table
 
     @staticmethod
