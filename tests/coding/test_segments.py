@@ -80,3 +80,9 @@ def test_csv_and_json_files_read_the_same(tmp_path):
     (tmp_path / "broken.json").write_text('[{"source": "a",', encoding="utf-8")
     with pytest.raises(DataError, match="not readable JSON"):
         read_segments(tmp_path / "broken.json")
+
+
+def test_notebook_view_shows_counts_not_memos():
+    seg = CodedSegments.from_frame(_codings(), "practice-codebook")
+    view = seg._repr_html_()
+    assert "<table" in view and "disclosure" in view and "SECRET" not in view

@@ -77,6 +77,14 @@ def test_coverage_has_wilson_intervals():
         assert (row["lower"], row["upper"]) == pytest.approx((lo, hi), abs=1e-4)
 
 
+def test_notebook_view_summarises_coverage_and_uniformity():
+    records = _fake_records(200, 99)
+    view = SBCResult(records)._repr_html_()
+    hits = sum(r["covered"]["slope"]["0.9"] for r in records)
+    assert "200 replications" in view and f"{hits / 200:.1%}" in view and "uniformity p" in view
+    assert "no replications yet" in SBCResult([])._repr_html_()
+
+
 def test_plots_are_matplotlib_figures():
     pytest.importorskip("matplotlib")
     import matplotlib

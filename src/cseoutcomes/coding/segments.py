@@ -128,6 +128,14 @@ class CodedSegments:
         return (f"<CodedSegments: {len(self):,} codings of {len(self.codes)} codes by {len(self.coders)} coders "
                 f"in {len(self.sources)} sources ({len(self.cases)} cases){book}>")
 
+    def _repr_html_(self) -> str:
+        """Counts only: codings per code and coder (memos and quotations are never shown)."""
+        import html
+
+        counts = self.table.groupby(["code", "coder"]).size().unstack(fill_value=0)
+        counts = counts.reindex(self.codes)
+        return f"<p>{html.escape(repr(self))}</p>" + counts.to_html()
+
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, codebook: Instrument | str | None = None, *,
                    columns: dict[str, str] | None = None, where: str = "the table",

@@ -194,6 +194,24 @@ class SBCResult:
             out.append({"estimand": name, "chi2": float(chi2), "df": bins - 1, "p_value": float(p), "bins": bins})
         return pd.DataFrame(out).set_index("estimand")
 
+    def _repr_html_(self) -> str:
+        import html
+
+        if not self.records:
+            return "<p>SBC: no replications yet.</p>"
+        cov = self.coverage().reset_index()
+        cov = cov[cov["level"] == 0.9].set_index("estimand")
+        uni = self.uniformity()
+        rows = "".join(
+            f"<tr><td>{html.escape(str(name))}</td><td>{row['coverage']:.1%}</td>"
+            f"<td>[{row['lower']:.1%}, {row['upper']:.1%}]</td><td>{uni.loc[name, 'p_value']:.3f}</td></tr>"
+            for name, row in cov.iterrows())
+        diag = self.diagnostics
+        return (f"<p><b>Simulation-based calibration</b>: {len(self.records)} replications, truth ranked among "
+                f"{self.n_rank} draws; {int((diag['divergences'] > 0).sum())} fits with divergences.</p>"
+                "<table><thead><tr><th>estimand</th><th>90% coverage</th><th>Wilson 95%</th>"
+                f"<th>uniformity p</th></tr></thead><tbody>{rows}</tbody></table>")
+
     def plot_ranks(self, estimands: list[str] | None = None, bins: int | None = None):
         """Rank histograms with the 99% band of counts expected under uniformity (matplotlib Figure)."""
         import matplotlib.pyplot as plt
