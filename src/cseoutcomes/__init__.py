@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from cseoutcomes.models import ChangeFit, ChangeModel, Priors, load_fit
 
-_LAZY_MODULES = ("coding", "data", "disclosure", "models", "psychometrics", "simulate", "testing")
+_LAZY_MODULES = ("coding", "data", "disclosure", "models", "plots", "psychometrics", "simulate", "testing")
 _LAZY_NAMES = {
     "ValidationReport": "cseoutcomes.data",
     "pseudonymise": "cseoutcomes.data",
@@ -107,6 +107,7 @@ __all__ = [
     "list_instruments",
     "load_fit",
     "models",
+    "plots",
     "pseudonymise",
     "psychometrics",
     "read_assessments",
