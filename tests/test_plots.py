@@ -49,7 +49,7 @@ def fit():
 def test_model_plots_render(fit, draw):
     fig = draw(fit)
     assert _render(fig).startswith(b"\x89PNG")
-    texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts + [ax.title])
+    texts = " ".join(t.get_text() for ax in fig.axes for t in [*ax.texts, ax.title])
     assert "YP0" not in texts  # no young person's identifier
 
 
