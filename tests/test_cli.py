@@ -117,9 +117,13 @@ def test_score_missing_file_is_exit_2(capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_simulates_fits_and_prints_naive_beside_modelled(capsys):
+def test_demo_simulates_fits_and_prints_naive_beside_modelled(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "demo")
     assert code == 0
+    report = tmp_path / "cseoutcomes-demo" / "report.html"
+    assert report.exists() and "data:image/png;base64," in report.read_text(encoding="utf-8")
+    assert "cseoutcomes-demo/report.html" in out
     assert "naive share, as usually reported" in out
     assert "share in a lower latent band (model)" in out
     assert "truly in a lower band (simulation truth)" in out

@@ -131,6 +131,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("fit", metavar="FIT", help="a .nc file written by `cseoutcomes fit --out`")
     p.add_argument("--prob", type=float, default=0.9, help="interval probability (default 0.9)")
 
+    p = sub.add_parser("report", help="one self-contained HTML page for a saved fit (counts through disclosure control)")
+    p.add_argument("fit", metavar="FIT", help="a .nc file written by `cseoutcomes fit --out`")
+    p.add_argument("-o", "--output", required=True, metavar="HTML")
+    p.add_argument("--policy", choices=("nhs", "dfe", "safe_room"), default="nhs",
+                   help="disclosure-control convention for counts and group statistics (default nhs)")
+    p.add_argument("--prob", type=float, default=0.9, help="interval probability (default 0.9)")
+
     coding = sub.add_parser("coding", help="qualitative codings: import, coder agreement, export (REFI-QDA, CSV)")
     csub = coding.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     p = csub.add_parser("import", help="read codings (CSV, XLSX, JSON, .qdpx, .qdc) and report what was read")
@@ -442,6 +449,18 @@ def _cmd_summarize(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from cseoutcomes.errors import CseOutcomesError
+    from cseoutcomes.models import load_fit
+    from cseoutcomes.report import fit_report
+
+    if not 0 < args.prob < 1:
+        raise CseOutcomesError(f"--prob must be between 0 and 1, not {args.prob}")
+    fit_report(load_fit(args.fit), args.output, prob=args.prob, policy=args.policy)
+    print(f"Report: {args.output}")
+    return 0
+
+
 def _read_codings(path: str, codebook: str | None):
     """Codings from any supported file, and what the import repaired or skipped."""
     from pathlib import Path
@@ -585,6 +604,19 @@ def _cmd_demo(args) -> int:
         "The naive share has no interval, and it mixes real change with measurement noise and with regression "
         "to the mean: young people are referred when their observed risk is high. See `cseoutcomes fit --help` "
         "to fit your own export.", width=88))
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        print('For the HTML report with plots: pip install "cseoutcomes[plot]"')
+        return 0
+    from pathlib import Path
+
+    from cseoutcomes.report import fit_report
+
+    folder = Path("cseoutcomes-demo")
+    folder.mkdir(exist_ok=True)
+    fit_report(fit, folder / "report.html", title="Demo: change in risk band on a simulated programme")
+    print(f"Report (plots, groups, drop-out, checks; counts through disclosure control): {folder / 'report.html'}")
     return 0
 
 
@@ -699,6 +731,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("fit", None): _cmd_fit,
         ("summarize", None): _cmd_summarize,
         ("demo", None): _cmd_demo,
+        ("report", None): _cmd_report,
         ("coding", "import"): _cmd_coding_import,
         ("coding", "agreement"): _cmd_coding_agreement,
         ("coding", "export"): _cmd_coding_export,

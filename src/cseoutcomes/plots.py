@@ -82,7 +82,7 @@ def trajectories(fit: ChangeFit, *, n_people: int = 40, seed: int = 0, prob: flo
     ax.plot(grid, mean.mean(axis=0), color="C0", lw=2.5, label="modelled average")
     ax.set_xlabel(f"time since referral ({_units(fit)})")
     ax.set_ylabel(fit.model.outcome)
-    ax.set_title(f"{len(shown)} of {len(people)} young people, and the modelled average")
+    ax.set_title("A random sample of young people, and the modelled average")  # no counts: they are not protected
     ax.legend(loc="best", frameon=False)
     return fig
 
@@ -102,7 +102,7 @@ def change_vs_naive(fit: ChangeFit, *, prob: float = 0.9, ax=None):
                label=f"naive share, remeasured ({prob:.0%} interval)")
     ax.set_xlabel("share of closed cases at lower risk at closure")
     ax.set_yticks([])
-    ax.set_title(f"{int(table['n_cases'].iloc[0])} closed cases")
+    ax.set_title("Closed cases at lower risk")  # the number of cases is reported, protected, beside the plot
     ax.legend(loc="upper left", frameon=False, fontsize="small")
     return fig
 
