@@ -243,7 +243,7 @@ def test_joint_model_recovers_informative_closure_that_ignoring_it_gets_wrong(tm
     truth = {"slope": np.asarray(-0.12), "person_sd": np.asarray(1.2),
              "person_intercept": 1.2 * rng.standard_normal(len(design.person_labels)),
              "cutpoints": np.array([-2.5, -1.0, 0.8]),
-             "closure_rate": np.log(np.array([0.01, 0.04])), "closure_effect": np.array([0.8, -1.5])}
+             "closure_rate": np.log(np.array([0.02, 0.04])), "closure_effect": np.array([0.8, -1.0])}
     data, _ = simulate_outcomes(model, ids.assign(closure_reason=np.where(ids["closure_reason"] == "", "",
                                                                           "risk_reduced")), truth, seed=rng)
     joint = _fit(model, data)
@@ -341,3 +341,31 @@ def test_simulated_closures_and_the_likelihood_agree_the_score_has_mean_zero(sma
     scores = np.array(scores)
     z = scores.mean(0) / (scores.std(0, ddof=1) / np.sqrt(len(scores)))
     assert np.all(np.abs(z) < 3.5), z
+
+
+def test_default_closure_priors_pass_a_prior_predictive_check():
+    """Drawn from the default priors, few programmes have most cases closing within a week of referral.
+
+    Services keep CSE cases open for months (the seed: planned closures after about a
+    year); a prior that often says otherwise wastes the model's prior mass on the absurd
+    (and broke simulation-based calibration with closures in the first minutes).
+    """
+    from cseoutcomes.models import Normal, Priors
+
+    sim = hub_and_spoke(seed=0)
+    default = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={"service": "service"},
+                          dropout=Dropout())
+    wide = default.model_copy(update={"priors": Priors(closure_rate=Normal(mu=-1, sigma=2),
+                                                       closure_effect=Normal(mu=0, sigma=1))})
+    shares = {}
+    for name, m in (("default", default), ("wide", wide)):
+        d = build_design(m, sim.assessments)
+        rng = np.random.default_rng(1)
+        most_in_a_week = []
+        for _ in range(200):
+            p = draw_prior(m, d, rng)
+            eta0, s = num.closure_trajectories({k: np.asarray(v)[None, ...] for k, v in p.items()}, d)
+            t, _ = closure_times(p["closure_rate"], p["closure_effect"], eta0[0], s[0], rng)
+            most_in_a_week.append(np.mean(t < 7 / (365.25 / 12)) > 0.5)
+        shares[name] = np.mean(most_in_a_week)
+    assert shares["default"] < 0.05 < 0.2 < shares["wide"]
