@@ -443,6 +443,8 @@ def _nutpie_until_converged(compiled, names, *, draws, tune, chains, cores, seed
     trace = None
     trace = sampler.wait() if finished else sampler.abort()
     n_valid = _complete_draws(trace)
+    if not finished:  # keep exactly the draws that passed the checks (a few more can dip below an ESS bar)
+        n_valid = min(n_valid, checked)
     import xarray as xr
 
     groups = {name: trace[name].to_dataset().isel(draw=slice(0, n_valid)) for name in ("posterior", "sample_stats")}
