@@ -91,7 +91,10 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
     (table, params)
         ``table`` is ``data`` with the outcome column (e.g. ``total_band``,
         ``total`` or the item) holding simulated values: category codes for
-        ordinal outcomes, numbers otherwise. ``params`` are the values used.
+        ordinal outcomes, numbers otherwise. With a joint drop-out model the
+        closure reason and date columns are simulated too, and assessments
+        after a simulated closure are removed (the table is then shorter).
+        ``params`` are the values used.
     """
     from cseoutcomes.models.design import build_design
 
