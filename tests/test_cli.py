@@ -314,3 +314,10 @@ def test_coding_errors_are_one_line(capsys, tmp_path):
     assert "document type or entities" in capsys.readouterr().err
     assert main(["coding", "export", "--format", "qdpx", "-o", str(tmp_path / "x.qdpx")]) == 1
     assert "give the codings FILE" in capsys.readouterr().err
+    assert main(["coding", "export", str(path), "--format", "qdpx", "-o", str(tmp_path / "x.qdc")]) == 1
+    assert "--format qdpx writes a .qdpx file" in capsys.readouterr().err
+    # a codebook from codings read without one: the codes they use
+    assert main(["coding", "export", str(path), "--format", "qdc", "-o", str(tmp_path / "used.qdc")]) == 0
+    from cseoutcomes.coding import read_refi_qda
+
+    assert sorted(c.name for c in read_refi_qda(tmp_path / "used.qdc").codes) == ["Recovery", "disclosure"]

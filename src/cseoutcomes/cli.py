@@ -543,19 +543,13 @@ def _cmd_coding_export(args) -> int:
         if not folder.is_dir():
             raise DataError("not a folder", where=args.sources, hint="give a folder of <source>.txt files")
         sources = {p.stem: p.read_bytes().decode("utf-8-sig") for p in sorted(folder.glob("*.txt"))}
-    out = write_refi_qda(args.output, segments if args.format == "qdpx" else None,
-                         codebook=args.codebook or (segments.codebook if segments is not None else None),
-                         sources=sources) if args.format == "qdpx" else \
-        write_refi_qda(args.output, None, codebook=args.codebook or (segments.codebook if segments else None)
-                       or _codes_of(segments))
+    if Path(args.output).suffix.lower() != f".{args.format}":
+        raise DataError(f"--format {args.format} writes a .{args.format} file", where=args.output,
+                        hint=f"name the output something.{args.format}")
+    # the codebook defaults to the codings' own, else the codes they use ('::' paths as the hierarchy)
+    out = write_refi_qda(args.output, segments, codebook=args.codebook, sources=sources)
     print(f"wrote {out}")
     return 0
-
-
-def _codes_of(segments):
-    from cseoutcomes.coding.refi import _codes_for
-
-    return _codes_for(None, segments)[0]
 
 
 def _cmd_demo(args) -> int:

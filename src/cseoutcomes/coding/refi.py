@@ -599,7 +599,7 @@ def write_refi_qda(path: str | Path, segments: CodedSegments | None = None, *,
     path
         ``.qdc`` (codebook only) or ``.qdpx`` (codebook, coders, cases, sources and codings).
     segments
-        The codings (``.qdpx``).
+        The codings (``.qdpx``; for a ``.qdc`` without ``codebook``, the codes they use).
     codebook
         A coding-scheme instrument (or id) or a :class:`RefiCode` tree; default
         the codings' codebook, else the codes the codings use.

@@ -292,30 +292,12 @@ def _compiled_nutpie(spec: ChangeModel, design: Design, model=None):
         compiled = _COMPILED.pop(key)
         _COMPILED[key] = compiled  # most recently used last
         return compiled.with_data(**arrays), n_people
-    compiled = nutpie.compile_pymc_model(build_pymc_model(spec, design, n_people), var_names=_stored_names(spec,
-                                                                                                            design))
+    model = build_pymc_model(spec, design, n_people)
+    compiled = nutpie.compile_pymc_model(model, var_names=_stored(model))
     _COMPILED[key] = compiled
     while len(_COMPILED) > _COMPILED_MAX:
         _COMPILED.pop(next(iter(_COMPILED)))
     return compiled, n_people
-
-
-def _stored_names(spec: ChangeModel, design: Design) -> list[str]:
-    """Variables kept in the trace: everything but the non-centred z_* (their scaled versions are kept)."""
-    names = ["slope", "person_sd", "person_intercept"]
-    if spec.person_slopes:
-        names += ["person_slope_sd", "person_slope"]
-    for level in spec.slope_levels:
-        names += [f"slope_sd_{level}", f"slope_{level}"]
-    for level in spec.intercepts_by:
-        names += [f"intercept_sd_{level}", f"intercept_{level}"]
-    if design.X.shape[1]:
-        names.append("beta")
-    names += ["cutpoints"] if design.family == "ordinal" else \
-        ["intercept", "sigma"] + (["nu"] if design.family == "student_t" else [])
-    if design.person_event is not None:
-        names += ["closure_rate", "closure_effect", "closure_centre"]
-    return names
 
 
 def _stored(model) -> list[str]:
