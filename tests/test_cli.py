@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -123,7 +124,11 @@ def test_demo_simulates_fits_and_prints_naive_beside_modelled(capsys, tmp_path, 
     assert code == 0
     report = tmp_path / "cseoutcomes-demo" / "report.html"
     assert report.exists() and "data:image/png;base64," in report.read_text(encoding="utf-8")
-    assert "cseoutcomes-demo/report.html" in out
+    assert "cseoutcomes-demo/report.html" in out and (tmp_path / "cseoutcomes-demo" / "validation.html").exists()
+    # a progress display: every step announced, then timed
+    steps = re.findall(r"^\[(\d)/5\] ", out, flags=re.M)
+    assert steps == ["1", "2", "3", "4", "5"] and len(re.findall(r"^ +done in [0-9.]+ s$", out, flags=re.M)) == 5
+    assert re.search(r"^Finished in \d+ s\. Where to look next:$", out, flags=re.M)
     assert "naive share, as usually reported" in out
     assert "share in a lower latent band (model)" in out
     assert "truly in a lower band (simulation truth)" in out

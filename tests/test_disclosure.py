@@ -102,3 +102,6 @@ def test_statistics_on_too_few_people_are_suppressed():
     assert out["service"].tolist() == ["A", "B", "C"]
     with pytest.raises(DataError, match="number of young people"):
         protect_statistics(stats.assign(n=[1, None, 3]), "n")
+    # rows that are different statistics on overlapping people do not add up: each n on its own
+    apart = protect_statistics(stats, "n", additive=False)
+    assert apart["n"].tolist() == [30, "*", 10] and apart.loc[2, "mean_change"] == -0.4

@@ -131,9 +131,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("fit", metavar="FIT", help="a .nc file written by `cseoutcomes fit --out`")
     p.add_argument("--prob", type=float, default=0.9, help="interval probability (default 0.9)")
 
-    p = sub.add_parser("report", help="one self-contained HTML page for a saved fit (counts through disclosure control)")
-    p.add_argument("fit", metavar="FIT", help="a .nc file written by `cseoutcomes fit --out`")
+    p = sub.add_parser("report", help="one self-contained HTML page for a saved fit, a validation run or an "
+                                      "instrument evaluation (counts through disclosure control)")
+    p.add_argument("source", metavar="FILE", help="a .nc fit (`cseoutcomes fit --out`), or a CSV/XLSX/Parquet "
+                                                  "export with --instrument")
     p.add_argument("-o", "--output", required=True, metavar="HTML")
+    p.add_argument("--instrument", "-i", metavar="ID", help="instrument of an export (validation or evaluation)")
+    p.add_argument("--kind", choices=("fit", "validation", "evaluation"),
+                   help="what to report (default: fit for .nc files, validation for exports)")
+    p.add_argument("--columns", metavar="MAP", help="YAML file naming the columns' roles (exports)")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first)")
+    p.add_argument("--today", metavar="DATE", help="validation: treat this date as today")
+    p.add_argument("--no-issue-list", action="store_true",
+                   help="validation: leave out the row-by-row problem list (for a page shared beyond the data owner)")
     p.add_argument("--policy", choices=("nhs", "dfe", "safe_room"), default="nhs",
                    help="disclosure-control convention for counts and group statistics (default nhs)")
     p.add_argument("--prob", type=float, default=0.9, help="interval probability (default 0.9)")
@@ -450,13 +460,37 @@ def _cmd_summarize(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from pathlib import Path
+
+    from cseoutcomes import report as pages
     from cseoutcomes.errors import CseOutcomesError
-    from cseoutcomes.models import load_fit
-    from cseoutcomes.report import fit_report
 
     if not 0 < args.prob < 1:
         raise CseOutcomesError(f"--prob must be between 0 and 1, not {args.prob}")
-    fit_report(load_fit(args.fit), args.output, prob=args.prob, policy=args.policy)
+    kind = args.kind or ("fit" if Path(args.source).suffix.lower() == ".nc" else "validation")
+    if kind == "fit":
+        from cseoutcomes.models import load_fit
+
+        pages.fit_report(load_fit(args.source), args.output, prob=args.prob, policy=args.policy)
+    else:
+        import cseoutcomes as co
+        from cseoutcomes.data import read_assessments
+        from cseoutcomes.data.roles import read_column_map
+
+        if not args.instrument:
+            raise CseOutcomesError(f"a {kind} report of {args.source} needs the instrument",
+                                   hint="add --instrument ID (see `cseoutcomes instruments list`)")
+        inst = co.get_instrument(args.instrument, paths=args.path)
+        columns = read_column_map(args.columns) if args.columns else None
+        table = read_assessments(args.source, inst, columns=columns, sheet=args.sheet)
+        validation = co.validate(table, inst, columns, **({"today": args.today} if args.today else {}))
+        if kind == "validation":
+            pages.validation_report(validation, args.output, policy=args.policy, issues=not args.no_issue_list)
+        else:
+            from cseoutcomes.psychometrics import evaluate
+
+            evidence = evaluate(inst, validation.valid, columns=columns)
+            pages.evaluation_report(evidence, args.output, policy=args.policy)
     print(f"Report: {args.output}")
     return 0
 
@@ -552,36 +586,74 @@ def _cmd_coding_export(args) -> int:
     return 0
 
 
+class _Steps:
+    """The demo's progress display: each step's title, then how long it took."""
+
+    def __init__(self, total: int) -> None:
+        import time
+
+        self.total, self.n, self.clock, self.start = total, 0, time.perf_counter, time.perf_counter()
+        self._began: float | None = None
+
+    def __call__(self, title: str) -> _Steps:
+        self.n += 1
+        print(f"[{self.n}/{self.total}] {title}", flush=True)
+        return self
+
+    def __enter__(self) -> _Steps:
+        self._began = self.clock()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            print(f"      done in {self.clock() - self._began:.1f} s", flush=True)
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
+
+
 def _cmd_demo(args) -> int:
+    import importlib.util
+    from pathlib import Path
+
     import cseoutcomes as co
     from cseoutcomes.models import ChangeModel
     from cseoutcomes.simulate import hub_and_spoke
 
+    plots = importlib.util.find_spec("matplotlib") is not None
+    step = _Steps(5 if plots else 4)
     inst = co.get_instrument("cse-risk-indicators")
-    print("1. Simulate: the default Hub and Spoke programme (seed 0), with a known truth.")
-    sim = hub_and_spoke(seed=0)
-    people = sim.truth["people"]
-    closed = people["closed_in_window"].to_numpy(bool)
-    print(f"   {len(people):,} young people, {int(closed.sum()):,} cases closed by the end; "
-          f"{len(sim.assessments):,} assessments on {inst.key}.")
-    print("2. Validate against the instrument.")
-    report = co.validate(sim.assessments, inst, today=sim.programme.end)
-    for line in report.headline():
-        print(f"   {line}")
-    print("3. Score: SERAF-style bands at referral and at each review.")
-    scores = co.score(report.valid, inst, scores=["total"])
-    naive = sim.naive_share_lower()
-    print(f"   Naive: {naive:.0%} of closed cases were in a lower band at their last assessment than at referral "
-          "(the kind of figure services report).")
+    with step("Simulate the default Hub and Spoke programme (seed 0), with a known truth"):
+        sim = hub_and_spoke(seed=0)
+        people = sim.truth["people"]
+        closed = people["closed_in_window"].to_numpy(bool)
+        print(f"      {len(people):,} young people, {int(closed.sum()):,} cases closed by the end; "
+              f"{len(sim.assessments):,} assessments on {inst.key}.")
+    with step("Validate against the instrument"):
+        report = co.validate(sim.assessments, inst, today=sim.programme.end)
+        for line in report.headline():
+            print(f"      {line.strip()}")
+    with step("Score: SERAF-style bands at referral and at each review"):
+        scores = co.score(report.valid, inst, scores=["total"])
+        naive = sim.naive_share_lower()
+        print(f"      Naive: {naive:.0%} of closed cases were in a lower band at their last assessment than at "
+              "referral (the kind of figure services report).")
     model = ChangeModel(instrument=inst.key, outcome="total_band", groups={"service": "service", "worker": "worker"})
-    print(f"4. Fit the ordinal change model: {model.describe()}")
-    print("   (under a minute: the model is compiled, then 2 chains are run until every population parameter has "
-          "R-hat <= 1.01 and ESS >= 400)")
-    data = report.valid.assign(total_band=scores["total_band"])
-    fit = model.fit(data, seed=0, draws=300, target_ess=400, progress=sys.stderr.isatty())
-    diag = fit.diagnostics(warn=False)
-    print(f"   {fit.meta['seconds']:.0f} s; convergence: "
-          + ("all checks passed" if diag.attrs["ok"] else "; ".join(fit._problems(diag))))
+    with step(f"Fit the ordinal change model: {model.describe()}"):
+        print("      (compiled, then 2 chains run until every population parameter has R-hat <= 1.01 and "
+              "ESS >= 400)", flush=True)
+        data = report.valid.assign(total_band=scores["total_band"])
+        fit = model.fit(data, seed=0, draws=300, target_ess=400, progress=sys.stderr.isatty())
+        diag = fit.diagnostics(warn=False)
+        print("      convergence: " + ("all checks passed" if diag.attrs["ok"] else "; ".join(fit._problems(diag))))
+    folder = Path("cseoutcomes-demo")
+    if plots:
+        from cseoutcomes.report import fit_report, validation_report
+
+        with step(f"Write the HTML reports to {folder}/ (counts through disclosure control)"):
+            folder.mkdir(exist_ok=True)
+            fit_report(fit, folder / "report.html", title="Demo: change in risk band on a simulated programme")
+            validation_report(report, folder / "validation.html", title="Demo: validation of the simulated export")
     share = fit.proportion_lower_risk(at="closure")
     change = fit.change().loc[("outcome", "year")]
     print()
@@ -596,21 +668,16 @@ def _cmd_demo(args) -> int:
           f"[{change['lower']:+.2f}, {change['upper']:+.2f}]")
     print(textwrap.fill(
         "The naive share has no interval, and it mixes real change with measurement noise and with regression "
-        "to the mean: young people are referred when their observed risk is high. See `cseoutcomes fit --help` "
-        "to fit your own export.", width=88))
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        print('For the HTML report with plots: pip install "cseoutcomes[plot]"')
-        return 0
-    from pathlib import Path
-
-    from cseoutcomes.report import fit_report
-
-    folder = Path("cseoutcomes-demo")
-    folder.mkdir(exist_ok=True)
-    fit_report(fit, folder / "report.html", title="Demo: change in risk band on a simulated programme")
-    print(f"Report (plots, groups, drop-out, checks; counts through disclosure control): {folder / 'report.html'}")
+        "to the mean: young people are referred when their observed risk is high.", width=88))
+    print()
+    print(f"Finished in {step.elapsed():.0f} s. Where to look next:")
+    if plots:
+        print(f"  {folder / 'report.html'}: the model's report (plots, groups, drop-out, checks)")
+        print(f"  {folder / 'validation.html'}: what validation found in the export, and its scores")
+    else:
+        print('  pip install "cseoutcomes[plot]" for the HTML reports with plots')
+    print("  cseoutcomes validate YOUR_EXPORT.csv -i cse-risk-indicators: check your own data")
+    print("  cseoutcomes fit --help: fit the model to it")
     return 0
 
 

@@ -263,14 +263,19 @@ def _complementary(counts: np.ndarray, primary: np.ndarray, na: np.ndarray, marg
 
 
 def protect_statistics(table: pd.DataFrame, n: str, values: list[str] | None = None,
-                       policy: str | Policy = "nhs", *, min_people: int | None = None) -> pd.DataFrame:
+                       policy: str | Policy = "nhs", *, min_people: int | None = None,
+                       additive: bool = True) -> pd.DataFrame:
     """Suppress means, proportions and other statistics based on too few young people.
 
     ``table`` has one row per group; ``n`` names the column of how many young
     people each row's statistics rest on; ``values`` the statistic columns
     (default: every other numeric column). Statistics of rows with ``n`` below
     the policy's ``min_people`` become the policy's symbol, and ``n`` itself is
-    protected as a count (suppressed when small, rounded).
+    protected as a count (suppressed when small, rounded). With ``additive``
+    (groups that partition the young people, so the ``n`` add up to a total)
+    the ``n`` column is protected as a whole, with complementary suppression;
+    ``additive=False`` (rows are different statistics on overlapping people)
+    protects each ``n`` on its own.
     """
     pol = _policy(policy, min_people=min_people)
     if n not in table.columns:
@@ -283,6 +288,8 @@ def protect_statistics(table: pd.DataFrame, n: str, values: list[str] | None = N
     few = (people < max(pol.min_people, pol.threshold)).to_numpy()
     for c in values:
         out.loc[few, c] = pol.symbol
-    counts = protect(table[[n]], pol, margins=False).table[n]
-    out[n] = counts.to_numpy()
+    if additive:
+        out[n] = protect(table[[n]], pol, margins=False).table[n].to_numpy()
+    else:
+        out[n] = [protect(pd.DataFrame({n: [int(v)]}), pol, margins=False).table.iat[0, 0] for v in people]
     return out

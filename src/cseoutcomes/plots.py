@@ -14,11 +14,16 @@ transition chart go through :mod:`cseoutcomes.disclosure`.
   people, with control limits (Spiegelhalter 2005);
 * :func:`band_transitions`: referral band against latest band, counts protected;
 * :func:`agreement`: Krippendorff's alpha per code with intervals and the
-  0.667 / 0.800 thresholds.
+  0.667 / 0.800 thresholds;
+* :func:`score_distribution`: assessments per score value, split by a group
+  (e.g. referral and latest), counts protected, bands marked;
+* :func:`item_analysis`: corrected item-total correlations and alpha without
+  each item, from an instrument evaluation.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +35,8 @@ if TYPE_CHECKING:
     from cseoutcomes.coding import AgreementResult
     from cseoutcomes.models import ChangeFit
 
-__all__ = ["agreement", "band_transitions", "caterpillar", "change_vs_naive", "funnel", "trajectories"]
+__all__ = ["agreement", "band_transitions", "caterpillar", "change_vs_naive", "funnel", "item_analysis",
+           "score_distribution", "trajectories"]
 
 
 def _axes(ax, figsize=(7, 4.5)):
@@ -219,4 +225,137 @@ def agreement(result: AgreementResult, *, ax=None):
     ax.set_xlabel("Krippendorff's alpha")
     ax.set_title(f"Coder agreement by code ({result.unit} level)")
     ax.legend(frameon=False, fontsize="small")
+    return fig
+
+
+def score_distribution(scores: pd.DataFrame | pd.Series, instrument=None, score: str | None = None, *,
+                       by: pd.Series | None = None, policy: str = "nhs", ax=None):
+    """How many assessments had each score, after disclosure control, with the instrument's bands marked.
+
+    ``scores`` is a score column or a table from :func:`cseoutcomes.score`
+    (``score`` picks the column; default the instrument's first score). ``by``
+    splits the assessments into groups drawn side by side (e.g. "referral" and
+    "latest"). Counts per score value go through :func:`cseoutcomes.disclosure.protect`
+    with ``by`` as columns (bins are widened until at most a fifth of the
+    non-zero counts are small enough to be suppressed): rounded
+    counts are drawn, and a suppressed count is drawn as a hatched column the
+    full height of the plot, so its size cannot be read off.
+    """
+    from cseoutcomes.disclosure import _policy, protect
+    from cseoutcomes.instruments.registry import get_instrument
+
+    inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
+    spec = None
+    if inst is not None:
+        score = score or inst.scores[0].id
+        spec = next((s for s in inst.scores if s.id == score), None)
+        if spec is None:
+            raise DataError(f"instrument {inst.key!r} has no score {score!r}", where="score",
+                            hint=f"use one of {[s.id for s in inst.scores]}")
+    if isinstance(scores, pd.DataFrame):
+        if score is None or score not in scores.columns:
+            raise DataError(f"the table has no score column {score!r}", where="score",
+                            hint="pass the output of cseoutcomes.score, or name the column with score=")
+        values = scores[score]
+    else:
+        values = scores
+        score = score or str(values.name)
+    values = pd.to_numeric(values, errors="coerce")
+    groups = (pd.Series("all assessments", index=values.index) if by is None
+              else pd.Series(by, index=values.index).astype("string").fillna("(none)"))
+    keep = values.notna()
+    values, groups = values[keep], groups[keep]
+    if values.empty:
+        raise DataError(f"no assessment has a {score} score to plot", where=score)
+    if spec is not None:
+        lo, hi, _ = inst.score_range(spec)
+    else:
+        lo, hi = float(values.min()), float(values.max())
+    whole = bool(np.all(values == np.round(values)))
+    order = list(dict.fromkeys(groups))
+    pol = _policy(policy)
+    width = 1.0 if whole else (hi - lo) / 30
+    while True:  # widen the bins until few counts would be suppressed (or 4 bins are left)
+        start = np.floor(lo) - 0.5 if whole else lo
+        edges = start + width * np.arange(int(np.ceil((max(hi, values.max()) - start) / width)) + 1)
+        if edges[-1] <= values.max():
+            edges = np.append(edges, edges[-1] + width)
+        counts = np.column_stack([np.histogram(values[groups == g], bins=edges)[0] for g in order])
+        small = ((counts > 0) & (counts < pol.threshold)).sum() / max((counts > 0).sum(), 1)
+        if small <= 0.2 or len(edges) <= 5:
+            break
+        width *= 2
+    counts = pd.DataFrame(counts, columns=order,
+                          index=[f"{a:g}-{b:g}" for a, b in pairwise(edges)])
+    safe = protect(counts, policy, margins=False)
+    published = safe.table.apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(float)
+    hidden = safe.suppressed.to_numpy()
+    fig, ax = _axes(ax, figsize=(8, 4.2))
+    width = np.diff(edges)
+    top = max(published.max(), 1.0) * 1.08
+    k = len(order)
+    for j, g in enumerate(order):
+        left = edges[:-1] + width * j / k
+        ax.bar(left, np.where(hidden[:, j], 0, published[:, j]), width=width / k, align="edge",
+               color=f"C{j}", alpha=0.85, label=str(g))
+        if hidden[:, j].any():
+            ax.bar(left[hidden[:, j]], top, width=(width / k)[hidden[:, j]], align="edge", color="none",
+                   edgecolor="0.6", hatch="///", lw=0, label="suppressed (count hidden)" if j == 0 else None)
+    if spec is not None:
+        for band in spec.bands:
+            ax.axvline(band.min - (0.5 if whole else 0), color="0.3", lw=0.8, ls=":")
+            ax.text(band.min - (0.5 if whole else 0), top * 0.98, f"{band.code} ", va="top", ha="right",
+                    rotation=90, fontsize="small", color="0.3")
+    ax.set_ylim(0, top)
+    ax.set_xlabel(score + (f" ({inst.key})" if inst is not None else ""))
+    ax.set_ylabel(f"assessments (rounded to {safe.policy.round_to})" if safe.policy.round_to else "assessments")
+    ax.set_title(f"Distribution of {score} ({safe.policy.name} disclosure control)")
+    ax.legend(frameon=False, fontsize="small")
+    return fig
+
+
+ITEM_TOTAL_MIN = 0.3
+"""Corrected item-total correlation below which an item is flagged (the common rule of thumb of 0.30;
+Nunnally & Bernstein 1994, Psychometric Theory, 3rd ed., ch. 8)."""
+
+
+def item_analysis(evidence, scope: str | None = None, *, ax=None):
+    """Item analysis of one scope of an :class:`~cseoutcomes.psychometrics.EvidenceReport`.
+
+    Left: each item's corrected item-total correlation, with the 0.30 rule of
+    thumb (:data:`ITEM_TOTAL_MIN`). Right: Cronbach's alpha of the scope
+    without the item, against the scope's alpha with every item (an item whose
+    removal raises alpha is drawn in orange). Given ``ax``, only the left panel
+    is drawn on it.
+    """
+    if not evidence.items:
+        raise DataError("the evidence has no item analysis (no score or domain with two or more items)")
+    scope = scope or next(iter(evidence.items))
+    if scope not in evidence.items:
+        raise DataError(f"no item analysis for scope {scope!r}", where="scope",
+                        hint=f"use one of {list(evidence.items)}")
+    table = evidence.items[scope].table
+    rows = evidence.table[(evidence.table["scope"] == scope) & (evidence.table["statistic"] == "cronbach_alpha")]
+    alpha = float(rows["estimate"].iloc[0]) if len(rows) else np.nan
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig, (left, right) = plt.subplots(1, 2, sharey=True, layout="constrained",
+                                          figsize=(9, max(3.0, 0.28 * len(table) + 1.2)))
+    else:
+        fig, left, right = ax.figure, ax, None  # one axes: the item-total correlations only
+    y = np.arange(len(table))[::-1]
+    r = table["item_total_r"].to_numpy(float)
+    left.barh(y, r, color=np.where(r < ITEM_TOTAL_MIN, "C1", "C0"))
+    left.axvline(ITEM_TOTAL_MIN, color="0.3", ls="--", lw=1)
+    left.axvline(0, color="0.6", lw=0.6)
+    left.set_yticks(y, table.index)
+    left.set_xlabel(f"corrected item-total r (dashed: {ITEM_TOTAL_MIN:.2f})")
+    if right is not None:
+        aid = table["alpha_if_deleted"].to_numpy(float)
+        right.scatter(aid, y, color=np.where(aid > alpha, "C1", "C0"), zorder=3, s=18)
+        if np.isfinite(alpha):
+            right.axvline(alpha, color="0.3", ls="--", lw=1)
+        right.set_xlabel("alpha without the item" + (f" (dashed: all, {alpha:.2f})" if np.isfinite(alpha) else ""))
+    fig.suptitle(f"Item analysis: {scope}")
     return fig
