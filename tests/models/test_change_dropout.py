@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
+from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError, ModelWarning
 from cseoutcomes.models import ChangeModel, Dropout, simulate_outcomes
 from cseoutcomes.models import _numeric as num
 from cseoutcomes.models.design import build_design
@@ -153,9 +153,46 @@ def test_follow_up_runs_to_closure_or_to_the_end_of_observation():
 def test_numeric_time_follows_open_cases_to_their_last_assessment():
     table = _table().assign(assessment_date=[0.0, 3.0, 0.0, 3.0], closure_date=[6.0, 6.0, np.nan, np.nan])
     m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={}, dropout=Dropout())
-    d = build_design(m, table)
+    with pytest.warns(ModelWarning, match="centre depends on when cases closed"):
+        d = build_design(m, table)
     np.testing.assert_allclose(d.person_followup, [6.0, 3.0])
     assert d.observation_end is None
+
+
+def test_numeric_time_with_a_follow_up_column_censors_open_cases_and_centres_without_the_closures():
+    """With Dropout(followup=...), the window (and so the hazard's centre) does not move when a closure does."""
+    table = _table().assign(assessment_date=[0.0, 3.0, 0.0, 3.0], closure_date=[6.0, 6.0, np.nan, np.nan],
+                            months_observed=[12.0, 12.0, 9.0, 9.0])
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                    dropout=Dropout(followup="months_observed"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelWarning)
+        d = build_design(m, table)
+        earlier = build_design(m, table.assign(closure_date=[4.0, 4.0, np.nan, np.nan]))
+    np.testing.assert_allclose(d.person_followup, [6.0, 9.0])  # a closed at 6; b open, followed to 9
+    np.testing.assert_allclose(d.person_censor, [12.0, 9.0])
+    np.testing.assert_allclose(earlier.person_censor, d.person_censor)  # the closure moved, the window did not
+    np.testing.assert_allclose(earlier.person_followup, [4.0, 9.0])
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"months_observed": [12.0, 11.0, 9.0, 9.0]}, "differs between rows of the same young person .*rows 2, 3"),
+    ({"months_observed": [12.0, 12.0, 2.0, 2.0]}, "before the young person's last assessment .*rows 4, 5"),
+    ({"months_observed": [5.0, 5.0, 9.0, 9.0]}, "before the closure of 1 young people"),
+    ({"months_observed": [12.0, 12.0, "soon", 9.0]}, "not a time of 0 or more on spreadsheet rows 4"),
+])
+def test_follow_up_column_problems_are_one_line_errors(change, message):
+    table = _table().assign(assessment_date=[0.0, 3.0, 0.0, 3.0], closure_date=[6.0, 6.0, np.nan, np.nan],
+                            months_observed=[12.0, 12.0, 9.0, 9.0]).assign(**change)
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                    dropout=Dropout(followup="months_observed"))
+    with pytest.raises(DataError, match=message) as err:
+        build_design(m, table)
+    assert "\n" not in str(err.value)
+    with pytest.raises(DataError, match="no column 'months_observed'"):
+        build_design(m, table.drop(columns="months_observed"))
+    with pytest.raises(DataError, match="is for numeric time"):
+        build_design(m, _table().assign(months_observed=12.0))
 
 
 @pytest.mark.parametrize("change, message", [

@@ -376,9 +376,18 @@ def _dropout_arrays(model: ChangeModel, table: pd.DataFrame, person_codes: np.nd
     last_t = np.full(n_people, -np.inf)
     np.maximum.at(last_t, pcodes, t[keep])
     obs_end = None
-    if pd.api.types.is_numeric_dtype(table[model.time]) and not pd.api.types.is_bool_dtype(table[model.time]):
+    numeric_time = pd.api.types.is_numeric_dtype(table[model.time]) and not pd.api.types.is_bool_dtype(table[model.time])
+    if numeric_time and model.dropout.followup is not None:
+        open_end = _followup_column(model, table, person_codes, keep, pcodes, n_people, last_t, rownum)
+    elif numeric_time:
         open_end = last_t
+        warnings.warn("time is numeric and Dropout(followup=...) names no column of each young person's time to "
+                      "the end of observation: open cases are followed until their last assessment, and the hazard's "
+                      "centre depends on when cases closed", ModelWarning, stacklevel=4)
     else:
+        if model.dropout.followup is not None:
+            raise DataError("Dropout(followup=...) is for numeric time; with dates the end of observation is a date",
+                            where="dropout.followup", hint="give Dropout(observation_end='YYYY-MM-DD') instead")
         dates, _ = parse_dates(table[model.time])
         days = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
         first = pd.Series(days).groupby(person_codes).transform("min").to_numpy()[keep]
@@ -419,7 +428,39 @@ def _dropout_arrays(model: ChangeModel, table: pd.DataFrame, person_codes: np.nd
     if model.dropout.observation_end is not None and np.any(closed & (followup > open_end + 1e-9)):
         raise DataError(f"observation_end {model.dropout.observation_end} is before some closure dates",
                         where="dropout.observation_end", hint="give the date the data were extracted")
+    if model.dropout.followup is not None and np.any(closed & (followup > open_end + 1e-9)):
+        raise DataError(f"column {model.dropout.followup!r}: the end of observation is before the closure of "
+                        f"{int(np.sum(closed & (followup > open_end + 1e-9)))} young people",
+                        where=model.dropout.followup, hint="the follow-up must reach at least the closure")
     return reasons, np.maximum(followup, 0.0), event, np.maximum(np.maximum(open_end, followup), 0.0), obs_end
+
+
+def _followup_column(model: ChangeModel, table: pd.DataFrame, person_codes: np.ndarray, keep: np.ndarray,
+                     pcodes: np.ndarray, n_people: int, last_t: np.ndarray, rownum: np.ndarray) -> np.ndarray:
+    """Each young person's time from referral to the end of observation, read from ``Dropout.followup``."""
+    col = model.dropout.followup
+    if col not in table.columns:
+        raise DataError(f"no column {col!r} (Dropout(followup=...): each young person's time to the end of "
+                        "observation)", where="dropout.followup", hint="add the column or correct the name")
+    values = pd.to_numeric(table[col], errors="coerce").to_numpy(float)
+    bad = np.isnan(values) | (values < 0)
+    if bad[keep].any():
+        raise DataError(f"column {col!r}: not a time of 0 or more on spreadsheet rows {_rows_text(rownum[bad & keep])}",
+                        where=col, hint="give each young person's time from referral to the end of observation")
+    spread = pd.Series(values).groupby(person_codes).agg(lambda v: np.nanmax(v) - np.nanmin(v)).to_numpy()
+    varies = spread[person_codes] > 1e-9
+    if (varies & keep).any():
+        raise DataError(f"column {col!r}: differs between rows of the same young person (spreadsheet rows "
+                        f"{_rows_text(rownum[varies & keep])})", where=col, hint="one value per young person")
+    end = np.zeros(n_people)
+    end[pcodes] = values[keep]
+    early = end < last_t - 1e-9
+    if early.any():
+        rows = np.flatnonzero(keep)[early[pcodes]]
+        raise DataError(f"column {col!r}: the end of observation is before the young person's last assessment "
+                        f"(spreadsheet rows {_rows_text(rownum[rows])})", where=col,
+                        hint="the follow-up must reach at least the last assessment")
+    return end
 
 
 def _closure_times(model: ChangeModel, table: pd.DataFrame, person_codes: np.ndarray, t: np.ndarray,

@@ -198,9 +198,15 @@ class Dropout(_Frozen):
     observation_end
         Date the data were extracted (``YYYY-MM-DD``): cases still open are
         followed until then. Default: the latest assessment or closure date in
-        the table. When time is numeric (already counted since referral), open
-        cases are followed until their last assessment (a conservative choice:
-        the follow-up after it is not known).
+        the table. Only for dates; with numeric time give ``followup``.
+    followup
+        With numeric time: the column holding, for each young person, the time
+        from referral to the end of observation (the same on every row of a
+        person, in the time column's units). Open cases are censored there, and
+        the hazard's centre uses it, so neither depends on when cases closed.
+        Without it, open cases are followed until their last assessment and the
+        window of a closed case ends at its closure: a ``ModelWarning`` says the
+        centre then depends on the closures.
     reasons
         The closure reasons, each with its own hazard. Default: those in the
         data. Declaring them keeps a reason nobody closed for in the model (with
@@ -210,6 +216,7 @@ class Dropout(_Frozen):
     """
 
     observation_end: str | None = None
+    followup: str | None = None
     reasons: tuple[str, ...] | None = None
 
     @model_validator(mode="after")
