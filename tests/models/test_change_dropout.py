@@ -54,10 +54,13 @@ finite = st.floats(-3, 3, allow_nan=False)
 
 
 @settings(max_examples=60, deadline=None)
-@given(a=finite, b=finite, eta0=finite, slope=st.floats(-1, 1), time=st.floats(0, 40))
-def test_cumulative_hazard_is_the_integral_of_the_hazard(a, b, eta0, slope, time):
-    peer, _ = integrate.quad(lambda u: np.exp(a + b * (eta0 + slope * u)), 0.0, time, epsabs=1e-13, epsrel=1e-11)
-    ours = float(num.closure_cumulative_hazard(a, b, eta0, slope, time))
+@given(a=finite, b=finite, eta0=finite, slope=st.floats(-1, 1), time=st.floats(0, 40),
+       trend=st.one_of(st.just(0.0), st.floats(-0.3, 0.3)), centre=st.floats(0, 20))
+def test_cumulative_hazard_is_the_integral_of_the_hazard(a, b, eta0, slope, time, trend, centre):
+    """Against scipy.integrate.quad, with and without a time trend in the log hazard (time_trend=True)."""
+    peer, _ = integrate.quad(lambda u: np.exp(a + trend * (u - centre) + b * (eta0 + slope * u)), 0.0, time,
+                             epsabs=1e-13, epsrel=1e-11)
+    ours = float(num.closure_cumulative_hazard(a, b, eta0, slope, time, trend, centre))
     assert ours == pytest.approx(peer, rel=1e-8, abs=1e-12)
 
 
@@ -101,13 +104,24 @@ def test_closure_times_follow_the_competing_hazards():
     assert np.mean(np.isinf(t)) == pytest.approx(never, abs=4 * np.sqrt(never * (1 - never) / n) + 1e-3)
     finite_t = t[np.isfinite(t)]
     assert stats.kstest(finite_t, lambda x: cdf(np.atleast_1d(x)) / (1 - never)).pvalue > 0.01
+    # a time trend that outweighs the falling risk (k = b * slope + g > 0 for both): every case closes
+    g, m = np.array([0.5, 0.9]), 3.0
+    t, _ = closure_times(a, b, eta0, slope, rng, g, m)
+    assert np.all(np.isfinite(t))
+
+    def cdf_trend(x):
+        H = num.closure_cumulative_hazard(a[None, :], b[None, :], 0.5, -0.4, np.asarray(x)[:, None], g[None, :], m)
+        return 1 - np.exp(-H.sum(1))
+
+    assert stats.kstest(t, lambda x: cdf_trend(np.atleast_1d(x))).pvalue > 0.01
 
 
-def test_the_pymc_graph_matches_the_numpy_likelihood(small):
+@pytest.mark.parametrize("time_trend", [False, True])
+def test_the_pymc_graph_matches_the_numpy_likelihood(small, time_trend):
     """The closure term of the PyMC model equals _numeric.closure_loglik at a random point (to rounding)."""
     from cseoutcomes.models._pymc import build_pymc_model
 
-    m = _joint().model_copy(update={"person_slopes": True})
+    m = _joint(time_trend=time_trend).model_copy(update={"person_slopes": True})
     d = build_design(m, small.assessments)
     model = build_pymc_model(m, d)
     rng = np.random.default_rng(1)
@@ -117,6 +131,8 @@ def test_the_pymc_graph_matches_the_numpy_likelihood(small):
              "person_slope_sd_log__": np.log(p["person_slope_sd"]),
              "z_person_slope": p["person_slope"] / p["person_slope_sd"],
              "closure_rate": p["closure_rate"], "closure_effect": p["closure_effect"]}
+    if time_trend:
+        point["closure_trend"] = p["closure_trend"]
     for level in ("service", "worker"):
         point[f"slope_sd_{level}_log__"] = np.log(p[f"slope_sd_{level}"])
         point[f"z_slope_{level}"] = p[f"slope_{level}"] / p[f"slope_sd_{level}"]
@@ -127,8 +143,11 @@ def test_the_pymc_graph_matches_the_numpy_likelihood(small):
     batch = {k: np.asarray(v)[None, ...] for k, v in p.items()}
     eta0, slope = num.closure_trajectories(batch, d)
     ours = num.closure_loglik(batch["closure_rate"], batch["closure_effect"], eta0, slope,
-                              d.person_followup, d.person_event).sum()
+                              d.person_followup, d.person_event, batch.get("closure_trend"),
+                              num.closure_time_centre(d)).sum()
     assert float(graph) == pytest.approx(ours, rel=1e-10)
+    assert ("closure_trend" in model.named_vars) == time_trend
+    assert m.describe().endswith("by reason ~ latent risk + time]") == time_trend
 
 
 # ------------------------------------------------------------------ the data it needs
@@ -311,6 +330,39 @@ def test_joint_model_recovers_informative_closure_that_ignoring_it_gets_wrong(tm
         _fit(model.model_copy(update={"dropout": None}), data, draws=50, tune=50).closure_hazards()
 
 
+@pytest.mark.slow
+def test_time_trend_is_recovered_and_reported(tmp_path):
+    """Closures that become likelier the longer a case is open (planned endings after a year's work).
+
+    Simulated with a known trend of +1.2 in the log hazard per year (hazard x3.3 a year) and no
+    dependence on risk for one reason; the time-trend model's interval holds the truth, the
+    table reports it per year, and a save/load round trip keeps it.
+    """
+    from cseoutcomes.models import load_fit
+
+    prog = hub_and_spoke(seed=9, n_hubs=4, n_areas=6, n_workers=10)
+    ids = prog.assessments[["person_id", "assessment_date", "worker", "service", "closure_reason", "closure_date"]]
+    ids = ids.assign(closure_reason=np.where(ids["closure_reason"] == "", "", "risk_reduced"))
+    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                        dropout=Dropout(reasons=("risk_reduced",), observation_end="2016-12-31", time_trend=True))
+    design = build_design(model, ids, require_outcome=False)
+    rng = np.random.default_rng(4)
+    per_month = design.t_per_year
+    truth = {"slope": np.asarray(-0.1), "person_sd": np.asarray(1.0),
+             "person_intercept": rng.standard_normal(len(design.person_labels)),
+             "cutpoints": np.array([-2.5, -1.0, 0.8]), "closure_rate": np.log(np.array([0.5 / per_month])),
+             "closure_effect": np.array([0.0]), "closure_trend": np.array([1.2 / per_month])}
+    data, _ = simulate_outcomes(model, ids, truth, seed=rng)
+    fit = _fit(model, data)
+    hz = fit.closure_hazards()
+    true_hr = np.exp(1.2)
+    assert hz.loc["risk_reduced", "trend_lower"] < true_hr < hz.loc["risk_reduced", "trend_upper"]
+    assert hz.loc["risk_reduced", "trend_lower"] > 1  # clearly rising
+    assert "closure_trend[risk_reduced]" in fit.summary().index
+    fit.save(tmp_path / "trend.nc")
+    pd.testing.assert_frame_equal(load_fit(tmp_path / "trend.nc").closure_hazards(), hz)
+
+
 def test_padding_young_people_for_a_reused_compile_changes_no_likelihood(small):
     """A compiled model is reused for designs with up to n_people young people: padding adds nothing."""
     from cseoutcomes.models._pymc import build_pymc_model, data_arrays, padded_people
@@ -394,15 +446,18 @@ def test_default_closure_priors_pass_a_prior_predictive_check():
                           dropout=Dropout())
     wide = default.model_copy(update={"priors": Priors(closure_rate=Normal(mu=-1, sigma=2),
                                                        closure_effect=Normal(mu=0, sigma=1))})
+    trend = default.model_copy(update={"dropout": Dropout(time_trend=True)})
     shares = {}
-    for name, m in (("default", default), ("wide", wide)):
+    for name, m in (("default", default), ("wide", wide), ("trend", trend)):
         d = build_design(m, sim.assessments)
         rng = np.random.default_rng(1)
         most_in_a_week = []
         for _ in range(200):
             p = draw_prior(m, d, rng)
             eta0, s = num.closure_trajectories({k: np.asarray(v)[None, ...] for k, v in p.items()}, d)
-            t, _ = closure_times(p["closure_rate"], p["closure_effect"], eta0[0], s[0], rng)
+            t, _ = closure_times(p["closure_rate"], p["closure_effect"], eta0[0], s[0], rng,
+                                 p.get("closure_trend"), num.closure_time_centre(d))
             most_in_a_week.append(np.mean(t < 7 / (365.25 / 12)) > 0.5)
         shares[name] = np.mean(most_in_a_week)
     assert shares["default"] < 0.05 < 0.2 < shares["wide"]
+    assert shares["trend"] < 0.05  # the time trend's Normal(0, 1) per year keeps the prior sensible

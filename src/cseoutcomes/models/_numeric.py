@@ -161,32 +161,46 @@ def exprel(x: np.ndarray) -> np.ndarray:
         return np.where(small, 1.0 + x / 2, np.expm1(safe) / safe)
 
 
-def closure_cumulative_hazard(log_rate, effect, eta0, slope, time) -> np.ndarray:
-    """Integral over [0, time] of exp(log_rate + effect * (eta0 + slope * u)) du, in closed form.
+def closure_cumulative_hazard(log_rate, effect, eta0, slope, time, trend=0.0, time_centre=0.0) -> np.ndarray:
+    """Integral over [0, time] of exp(log_rate + trend * (u - time_centre) + effect * (eta0 + slope * u)) du.
 
-    = exp(log_rate + effect * eta0) * time * exprel(effect * slope * time). Arrays broadcast.
+    In closed form: exp(log_rate - trend * time_centre + effect * eta0) * time * exprel((effect * slope + trend)
+    * time). ``trend`` is the log hazard's change per time unit since referral (``Dropout(time_trend=True)``;
+    0 without it). Arrays broadcast.
     """
-    return np.exp(log_rate + effect * eta0) * time * exprel(effect * slope * time)
+    return (np.exp(log_rate - trend * time_centre + effect * eta0) * time
+            * exprel((effect * slope + trend) * time))
 
 
 def closure_loglik(log_rate: np.ndarray, effect: np.ndarray, eta0: np.ndarray, slope: np.ndarray,
-                   followup: np.ndarray, event: np.ndarray) -> np.ndarray:
+                   followup: np.ndarray, event: np.ndarray, trend: np.ndarray | None = None,
+                   time_centre: float = 0.0) -> np.ndarray:
     """Log-likelihood of each young person's closure (shared-parameter drop-out model), shape (S, P).
 
-    Competing reasons r with hazards h_r(t) = exp(a_r + b_r * eta(t)), eta(t) = eta0 + slope * t
-    (centred, see :func:`closure_trajectories`):
-    log L = -sum_r H_r(T) + [closed] (a_e + b_e * eta(T)), where T is the follow-up and e the reason.
-    ``log_rate``/``effect``: (S, R); ``eta0``/``slope``: (S, P); ``followup``/``event``: (P,), event -1 = open.
+    Competing reasons r with hazards h_r(t) = exp(a_r + g_r * (t - m) + b_r * eta(t)), eta(t) = eta0 + slope * t
+    (centred, see :func:`closure_trajectories`; g_r = ``trend``, 0 when None, m = ``time_centre``):
+    log L = -sum_r H_r(T) + [closed] log h_e(T), where T is the follow-up and e the reason.
+    ``log_rate``/``effect``/``trend``: (S, R); ``eta0``/``slope``: (S, P); ``followup``/``event``: (P,),
+    event -1 = open.
     """
+    g = np.zeros_like(np.asarray(log_rate, dtype=float)) if trend is None else np.asarray(trend, dtype=float)
     a = np.asarray(log_rate)[:, None, :]
     b = np.asarray(effect)[:, None, :]
     T = np.asarray(followup, dtype=float)
-    H = closure_cumulative_hazard(a, b, eta0[..., None], slope[..., None], T[None, :, None])
+    H = closure_cumulative_hazard(a, b, eta0[..., None], slope[..., None], T[None, :, None], g[:, None, :],
+                                  time_centre)
     out = -H.sum(axis=-1)
     closed = np.flatnonzero(np.asarray(event) >= 0)
     r = np.asarray(event)[closed]
-    out[:, closed] += log_rate[:, r] + effect[:, r] * (eta0[:, closed] + slope[:, closed] * T[closed])
+    out[:, closed] += (log_rate[:, r] + g[:, r] * (T[closed] - time_centre)
+                       + effect[:, r] * (eta0[:, closed] + slope[:, closed] * T[closed]))
     return out
+
+
+def closure_time_centre(design) -> float:
+    """The time at which ``closure_rate`` is stated with a time trend: the mean of half of each young
+    person's observation window (data only, not the closures; the PyMC graph uses the same)."""
+    return float(np.mean(design.person_censor) / 2)
 
 
 def closure_trajectories(params: Mapping[str, np.ndarray], design) -> tuple[np.ndarray, np.ndarray]:

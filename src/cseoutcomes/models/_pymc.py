@@ -169,13 +169,15 @@ def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_s
 
     h_r(t) = exp(a_r + b_r * eta(t)) with eta(t) = eta0 + s * t linear in time since referral, so
     H_r(T) = exp(a_r + b_r * eta0) * T * exprel(b_r * s * T) (see ``_numeric.closure_loglik``, which this
-    matches to rounding). ``a_r`` is stated per year in the priors and converted to the model's time unit.
+    matches to rounding). With ``Dropout(time_trend=True)`` the log hazard has a term g_r * (t - m) too,
+    and k = (b_r * s + g_r) * T. ``a_r`` is stated per year in the priors and converted to the model's time unit.
     """
     import pymc as pm
     import pytensor.tensor as pt
 
     pri = spec.priors
-    a = pm.Normal("closure_rate", pri.closure_rate.mu - np.log(design.t_per_year), pri.closure_rate.sigma,
+    per_year = design.t_per_year
+    a = pm.Normal("closure_rate", pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma,
                   dims="closure_reason")
     b = pm.Normal("closure_effect", pri.closure_effect.mu, pri.closure_effect.sigma, dims="closure_reason")
     first = data["first_row"]
@@ -190,11 +192,19 @@ def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_s
     pm.Deterministic("closure_centre", centre)
     eta0 = eta0 - centre
     k = b[None, :] * (slope * T)[:, None]
+    log_base = a[None, :] + b[None, :] * eta0[:, None]
+    at_closure = a[None, :] + b[None, :] * (eta0 + slope * T)[:, None]
+    if spec.dropout.time_trend:  # log hazard linear in time since referral too, centred at the mid-window
+        g = pm.Normal("closure_trend", pri.closure_trend.mu / per_year, pri.closure_trend.sigma / per_year,
+                      dims="closure_reason")
+        mid = (real * data["censor"]).sum() / real.sum() / 2
+        k = k + g[None, :] * T[:, None]
+        log_base = log_base - g[None, :] * mid
+        at_closure = at_closure + g[None, :] * (T[:, None] - mid)
     small = pt.lt(pt.abs(k), 1e-8)
     safe = pt.switch(small, 1.0, k)  # no 0/0 in the branch not taken (its gradient would be NaN)
     rel = pt.switch(small, 1.0 + k / 2, pt.expm1(safe) / safe)
-    H = pt.exp(a[None, :] + b[None, :] * eta0[:, None]) * T[:, None] * rel
-    at_closure = a[None, :] + b[None, :] * (eta0 + slope * T)[:, None]
+    H = pt.exp(log_base) * T[:, None] * rel
     pm.Potential("closure_loglik", (data["event_onehot"] * at_closure).sum() - H.sum())
 
 
@@ -256,7 +266,7 @@ def hyper_names(spec: ChangeModel, family: str) -> list[str]:
     if spec.covariates:
         names.append("beta")
     if spec.dropout is not None:
-        names += ["closure_rate", "closure_effect"]
+        names += ["closure_rate", "closure_effect"] + (["closure_trend"] if spec.dropout.time_trend else [])
     return names
 
 

@@ -56,7 +56,7 @@ def default_estimands(model: ChangeModel, design: Design) -> dict[str, Estimand]
         if name == "cutpoints":
             for k in range(design.n_categories - 1):
                 out[f"cutpoints[{k}]"] = lambda p, d, k=k: np.asarray(p["cutpoints"])[:, k]
-        elif name in ("closure_rate", "closure_effect"):
+        elif name in ("closure_rate", "closure_effect", "closure_trend"):
             for k, reason in enumerate(design.closure_reasons):
                 out[f"{name}[{reason}]"] = lambda p, d, k=k, name=name: np.asarray(p[name])[:, k]
         elif name == "beta":

@@ -486,7 +486,9 @@ class ChangeFit:
         and the hazard ratio per latent unit of *worse* outcome
         (``hazard_ratio_worse``: above 1, cases with worse outcomes close for this
         reason more often), each with its ``prob`` interval, the number of
-        closures and a sentence in words. Needs ``dropout=Dropout()``.
+        closures and a sentence in words. With ``Dropout(time_trend=True)``
+        also the hazard ratio per year since referral (``hazard_ratio_per_year``,
+        ``trend_lower``, ``trend_upper``). Needs ``dropout=Dropout()``.
         """
         d = self._design
         if self.model.dropout is None or d.person_event is None:
@@ -494,6 +496,7 @@ class ChangeFit:
                              hint="fit ChangeModel(..., dropout=Dropout()) to model when and why cases close")
         rate = np.exp(self._draws("closure_rate")) * d.t_per_year
         hr = np.exp(-self._improve_sign() * self._draws("closure_effect"))  # per latent unit worse
+        trend = np.exp(self._draws("closure_trend") * d.t_per_year) if self.model.dropout.time_trend else None
         rows = []
         for k, reason in enumerate(d.closure_reasons):
             r = _summarise(rate[:, k], prob)
@@ -510,6 +513,10 @@ class ChangeFit:
                          "rate_upper": float(r["upper"]), "hazard_ratio_worse": float(np.median(hr[:, k])),
                          "hr_lower": float(h["lower"]), "hr_upper": float(h["upper"]),
                          "prob_hr_above_1": p_more, "in_words": words})
+            if trend is not None:
+                tr = _summarise(trend[:, k], prob)
+                rows[-1] |= {"hazard_ratio_per_year": float(np.median(trend[:, k])),
+                             "trend_lower": float(tr["lower"]), "trend_upper": float(tr["upper"])}
         out = pd.DataFrame(rows).set_index("reason")
         out.attrs.update({"interval": f"{prob:.0%} equal-tailed",
                           "scale": "hazard ratio per latent unit of worse outcome; rate at the average latent risk"})

@@ -57,6 +57,8 @@ def draw_prior(model: ChangeModel, design: Design, rng: np.random.Generator) -> 
         R = len(design.closure_reasons)
         out["closure_rate"] = rng.normal(pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma, R)
         out["closure_effect"] = rng.normal(pri.closure_effect.mu, pri.closure_effect.sigma, R)
+        if model.dropout is not None and model.dropout.time_trend:
+            out["closure_trend"] = rng.normal(pri.closure_trend.mu / per_year, pri.closure_trend.sigma / per_year, R)
     if design.family == "ordinal":
         p = rng.dirichlet(np.full(design.n_categories, pri.thresholds.alpha))
         out["cutpoints"] = num.cutpoints_from_probabilities(p)
@@ -136,18 +138,21 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
 
 
 def closure_times(log_rate: np.ndarray, effect: np.ndarray, eta0: np.ndarray, slope: np.ndarray,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                  rng: np.random.Generator, trend: np.ndarray | None = None,
+                  time_centre: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Draw each young person's closure time and reason from the competing hazards (inf: never closes).
 
     Reason r closes at the time its cumulative hazard H_r(t) = c (e^{kt} - 1) / k, with
-    c = exp(a_r + b_r eta0) and k = b_r * slope, reaches an Exp(1) draw (inverted in closed form;
+    c = exp(a_r - g_r m + b_r eta0) and k = b_r * slope + g_r (``trend`` g, 0 when None; m the
+    ``time_centre``), reaches an Exp(1) draw (inverted in closed form;
     when k < 0 the hazard dies away and H_r stays below c / |k|, so the reason may never happen).
     The earliest reason wins, which is the competing-risks model with these cause-specific hazards.
     """
     P, R = len(eta0), len(log_rate)
     e = rng.exponential(size=(P, R))
-    c = np.exp(log_rate[None, :] + effect[None, :] * eta0[:, None])
-    k = effect[None, :] * slope[:, None]
+    g = np.zeros(R) if trend is None else np.asarray(trend, dtype=float)
+    c = np.exp(log_rate[None, :] - g[None, :] * time_centre + effect[None, :] * eta0[:, None])
+    k = effect[None, :] * slope[:, None] + g[None, :]
     x = k * e / c
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t = np.where(np.abs(k) < 1e-12, e / c, np.where(x > -1, np.log1p(np.maximum(x, -1 + 1e-300)) / k, np.inf))
@@ -167,7 +172,9 @@ def _simulate_closures(model: ChangeModel, design: Design, table: pd.DataFrame, 
     from cseoutcomes.models.design import TIME_UNITS, prediction_rows
 
     eta0, slope = num.closure_trajectories(batch, design)
-    close_t, reason = closure_times(batch["closure_rate"][0], batch["closure_effect"][0], eta0[0], slope[0], rng)
+    trend = batch["closure_trend"][0] if "closure_trend" in batch else None
+    close_t, reason = closure_times(batch["closure_rate"][0], batch["closure_effect"][0], eta0[0], slope[0], rng,
+                                    trend, num.closure_time_centre(design))
     closed = close_t < design.person_censor
     person_text, t_rows, _ = prediction_rows(model, table)
     code = {str(p): i for i, p in enumerate(design.person_labels)}
