@@ -54,16 +54,7 @@ def test_report_command_and_headless_browser(fit, tmp_path, capsys):
     out = tmp_path / "report.html"
     assert main(["report", str(tmp_path / "fit.nc"), "-o", str(out), "--policy", "dfe"]) == 0
     assert "Report:" in capsys.readouterr().out
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.skip("no headless Chromium on this machine (Debian package: chromium)")
-    shot = tmp_path / "shot.png"
-    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-                           "--v=0", f"--screenshot={shot}", "--window-size=1200,2400", out.as_uri()],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and shot.stat().st_size > 10_000
-    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
-    assert not console, console  # no console errors (the page has no scripts at all)
+    _browser_check(out, tmp_path)
 
 
 # -- validation and evaluation pages (no model fit: fast) ---------------------------------------------------
