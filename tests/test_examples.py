@@ -1,4 +1,4 @@
-"""Examples under examples/ run (small versions of them)."""
+"""Examples under examples/ run (small versions of them); the notebooks run in test_notebooks.py."""
 
 from __future__ import annotations
 

@@ -33,6 +33,8 @@ Only NumPy and pandas are used, and all randomness flows from one
 ``numpy.random.Generator`` seeded by ``seed``: the same seed gives identical
 tables.
 
+Examples
+--------
 >>> from cseoutcomes.simulate import hub_and_spoke
 >>> sim = hub_and_spoke(seed=0)
 >>> sim.truth["parameters"]["n_hubs"]

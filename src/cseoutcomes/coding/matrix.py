@@ -41,6 +41,9 @@ def framework_matrix(segments: CodedSegments, value: Literal["presence", "count"
                      separator: str = "\n---\n") -> pd.DataFrame:
     """Cases x codes: whether each code was applied, how often, or the coded text.
 
+    Every case is a row and every code of the codebook (or every code used) a
+    column, in codebook order, so empty cells are real absences.
+
     Parameters
     ----------
     value
@@ -53,9 +56,6 @@ def framework_matrix(segments: CodedSegments, value: Literal["presence", "count"
         that meet it.
     coder
         Use one coder's codings only.
-
-    Every case is a row and every code of the codebook (or every code used) a
-    column, in codebook order, so empty cells are real absences.
     """
     if value not in ("presence", "count", "text"):
         raise DataError(f"value must be 'presence', 'count' or 'text', not {value!r}", where="value")
@@ -105,8 +105,11 @@ def indicator_table(segments: CodedSegments, *, person: dict[str, str] | pd.Seri
         A code's indicator is also fed by its sub-codes (default), since a
         sub-code is a more specific instance of the code.
 
-    Returns a DataFrame indexed by ``person_id`` with one integer column per
-    indicator id, every case's person a row (0 = coded and absent).
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``person_id``, with one integer column per indicator id and
+        every case's person a row (0 = coded and absent).
     """
     book = segments.codebook
     if book is None:

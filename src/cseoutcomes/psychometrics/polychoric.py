@@ -280,7 +280,9 @@ def polychoric(data: Any, *, categories: Any = None, max_categories: int = 20, c
     eig_tol
         Eigenvalue tolerance of the smoothing.
 
-    Example: two items dichotomised at their medians with the table
+    Examples
+    --------
+    Two items dichotomised at their medians with the table
     ``[[40, 10], [10, 40]]``. With thresholds 0 the estimate solves
     ``0.4 = 1/4 + asin(rho)/(2 pi)``, so ``rho = sin(0.3 pi) = 0.809``
     (the exact case of Pearson's cos-pi formula ``cos(pi / (1 + sqrt(ad/bc)))``).

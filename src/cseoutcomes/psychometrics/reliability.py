@@ -535,6 +535,9 @@ def mcdonald_omega(data: Any, *, correlation: str = "pearson", missing: str = "l
     same quantity with the observed rather than the model-implied total variance
     in the denominator (what psych's ``omega`` reports as ``omega.tot``).
 
+    No interval is given. Items loading negatively give a warning (reverse-key
+    them first); the factor's sign is chosen so the loadings sum positive.
+
     Parameters
     ----------
     correlation
@@ -542,9 +545,8 @@ def mcdonald_omega(data: Any, *, correlation: str = "pearson", missing: str = "l
         ``"polychoric"`` (:func:`~cseoutcomes.psychometrics.polychoric.polychoric`,
         pairwise, smoothed if needed; ``categories`` and ``max_categories`` are passed on).
 
-    No interval is given. Items loading negatively give a warning (reverse-key
-    them first); the factor's sign is chosen so the loadings sum positive.
-
+    Examples
+    --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
     >>> f = rng.normal(size=(2000, 1))
