@@ -326,3 +326,28 @@ def test_coding_errors_are_one_line(capsys, tmp_path):
     from cseoutcomes.coding import read_refi_qda
 
     assert sorted(c.name for c in read_refi_qda(tmp_path / "used.qdc").codes) == ["Recovery", "disclosure"]
+
+
+def test_fit_scores_items_mapped_to_other_column_names(capsys, small_export, tmp_path):
+    """--columns maps items to a service's own names: fit reads them as validate and score do."""
+    table = pd.read_csv(small_export, dtype=str, keep_default_na=False)
+    table = table.rename(columns={"going_missing": "Missing episodes", "person_id": "Client Ref"})
+    data = tmp_path / "renamed.csv"
+    table.to_csv(data, index=False)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("person: Client Ref\nitems:\n  going_missing: Missing episodes\n", encoding="utf-8")
+    out_path = tmp_path / "fit.json"
+    code, _, err = run(capsys, "fit", str(data), "-i", "cse-risk-indicators", "--columns", str(mapping),
+                       "--outcome", "total", "--backend", "statsmodels", "--out", str(out_path))
+    assert code == 0, err
+    renamed = json.loads(out_path.read_text())["estimates"]
+    code, _, err = run(capsys, "fit", str(small_export), "-i", "cse-risk-indicators", "--outcome", "total",
+                       "--backend", "statsmodels", "--out", str(tmp_path / "plain.json"))
+    assert code == 0, err
+    plain = json.loads((tmp_path / "plain.json").read_text())["estimates"]
+    assert renamed == pytest.approx(plain, rel=1e-9)  # the same model on the same numbers
+    # a column already named by the item id as well is a one-line error, not a silent choice
+    table.assign(going_missing="no").to_csv(data, index=False)
+    code, _, err = run(capsys, "fit", str(data), "-i", "cse-risk-indicators", "--columns", str(mapping),
+                       "--outcome", "total", "--backend", "statsmodels", "--out", str(out_path))
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "'going_missing' is in the data" in err

@@ -398,12 +398,13 @@ def _cmd_fit(args) -> int:
     table = read_assessments(args.data, inst, columns=columns, sheet=args.sheet)
     report = co.validate(table, inst, columns)
     model = _model_from_roles(args, inst, report)
+    valid = _items_by_id(report)
     n_q = len(report.quarantined)
     print(f"Read {len(table):,} assessments; {len(report.valid):,} valid"
           + (f", {n_q:,} quarantined and left out (see `cseoutcomes validate`)" if n_q else ""))
     print(f"Model: {model.describe()}")
     if args.backend == "statsmodels":
-        fit = model.fit(report.valid, backend="statsmodels")
+        fit = model.fit(valid, backend="statsmodels")
         print(fit.summary().to_string(float_format=lambda v: f"{v:.4g}"))
         print(fit.change().to_string(float_format=lambda v: f"{v:.4g}"))
         if args.out:
@@ -420,12 +421,28 @@ def _cmd_fit(args) -> int:
         from cseoutcomes.errors import CseOutcomesError
 
         raise CseOutcomesError("--out is required for a Bayesian fit", hint="e.g. --out fit.nc")
-    fit = model.fit(report.valid, sampler=args.sampler, draws=args.draws, tune=args.tune, chains=args.chains,
+    fit = model.fit(valid, sampler=args.sampler, draws=args.draws, tune=args.tune, chains=args.chains,
                     seed=args.seed, progress=not args.no_progress, target_ess=args.target_ess)
     fit.save(args.out)
     print(f"Fit: {args.out} (read it with `cseoutcomes summarize {args.out}`)")
     _print_fit(fit, 0.9)
     return 0
+
+
+def _items_by_id(report):
+    """The valid rows with item (and recency) columns renamed to the ids the model scores them by.
+
+    ``--columns`` may map items to a service's own column names; the model reads items by id.
+    """
+    from cseoutcomes.errors import CseOutcomesError
+
+    rename = {col: key for key, col in report.roles.scoring_columns(report.instrument).items() if col != key}
+    clash = sorted(set(rename.values()) & (set(report.valid.columns) - set(rename)))
+    if clash:
+        raise CseOutcomesError(f"column {clash[0]!r} is in the data but --columns maps item {clash[0]!r} to "
+                               f"column {next(c for c, k in rename.items() if k == clash[0])!r}",
+                               hint="rename or drop one of the two columns")
+    return report.valid.rename(columns=rename)
 
 
 def _print_fit(fit, prob: float) -> None:
