@@ -65,14 +65,17 @@ VARIANTS = {
     "model_selection_joint": {"selection": True, "dropout": True},
     "model_joint_slopes": {"dropout": True, "person_slopes": True},
     "model_selection_joint_slopes": {"selection": True, "dropout": True, "person_slopes": True},
+    "model_joint_trend": {"dropout": True, "time_trend": True},
+    "model_selection_joint_trend": {"selection": True, "dropout": True, "time_trend": True},
 }
 """Model variants: closure ignorable (MAR) or joint drop-out; referral screen ignored or modelled; person slopes."""
 MAIN_VARIANTS = ("model_mar", "model_joint", "model_selection", "model_selection_joint")
 """Fitted unless ``--variants`` says otherwise; the person-slope variants are exploratory (``--variants all``)."""
 SCENARIO_VARIANTS = {
-    "mar": ("model_mar", "model_joint", "model_joint_slopes"),
-    "mnar": ("model_mar", "model_joint", "model_joint_slopes"),
-    "selection": ("model_mar", "model_selection", "model_selection_joint", "model_selection_joint_slopes"),
+    "mar": ("model_mar", "model_joint", "model_joint_trend", "model_joint_slopes"),
+    "mnar": ("model_mar", "model_joint", "model_joint_trend", "model_joint_slopes"),
+    "selection": ("model_mar", "model_selection", "model_selection_joint", "model_selection_joint_trend",
+                  "model_selection_joint_slopes"),
     "mnar_iid": ("model_joint",),
 }
 
@@ -100,7 +103,8 @@ def replicate(scenario: str, rep: int, small: bool, draws: int, variants: tuple[
             continue
         opts = VARIANTS[name]
         m = base.model_copy(update={"selection": Selection(at_least="moderate") if opts.get("selection") else None,
-                                    "dropout": Dropout() if opts.get("dropout") else None,
+                                    "dropout": Dropout(time_trend=bool(opts.get("time_trend")))
+                                    if opts.get("dropout") else None,
                                     "person_slopes": bool(opts.get("person_slopes"))})
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -122,7 +126,9 @@ LABELS = {"naive_share": "naive share (last vs referral band)", "model_mar": "mo
           "model_joint": "model, joint drop-out", "model_selection": "model, screen modelled, MAR",
           "model_selection_joint": "model, screen modelled, joint drop-out",
           "model_joint_slopes": "model, joint drop-out, person slopes",
-          "model_selection_joint_slopes": "model, screen modelled, joint drop-out, person slopes"}
+          "model_selection_joint_slopes": "model, screen modelled, joint drop-out, person slopes",
+          "model_joint_trend": "model, joint drop-out with time trend",
+          "model_selection_joint_trend": "model, screen modelled, joint drop-out with time trend"}
 
 
 def _coverage(lo: np.ndarray, hi: np.ndarray, truth: np.ndarray) -> str:
