@@ -88,7 +88,7 @@ def trajectories(fit: ChangeFit, *, n_people: int = 40, seed: int = 0, prob: flo
     ax.plot(grid, mean.mean(axis=0), color="C0", lw=2.5, label="modelled average")
     ax.set_xlabel(f"time since referral ({_units(fit)})")
     ax.set_ylabel(fit.model.outcome)
-    ax.set_title("A random sample of young people, and the modelled average")  # no counts: they are not protected
+    ax.set_title("Young people (a random sample) and the modelled average")  # no counts: they are not protected
     ax.legend(loc="best", frameon=False)
     return fig
 

@@ -132,8 +132,14 @@ def fit_report(fit: ChangeFit, path: str | Path | None = None, *, title: str | N
             continue
         table = fit.by_group(level, prob=prob)
         cols = [c for c in ("n_people", "slope_mean", "slope_lower", "slope_upper", "p_better") if c in table]
-        safe = protect_statistics(table[cols].reset_index(), "n_people", [c for c in cols if c != "n_people"],
+        per_year = table[cols].copy()  # per year, as the caterpillar plot above
+        for c in ("slope_mean", "slope_lower", "slope_upper"):
+            if c in per_year:
+                per_year[c] = per_year[c] * d.t_per_year
+        safe = protect_statistics(per_year.reset_index(), "n_people", [c for c in cols if c != "n_people"],
                                   pol).set_index(level)
+        safe = safe.rename(columns={"slope_mean": "change per year", "slope_lower": "lower",
+                                    "slope_upper": "upper"})
         sections.append(f"<h2>By {escape(level)}</h2>" + _png(plots.caterpillar(fit, level, prob=prob))
                         + _table(safe, 3))
     if d.family == "ordinal":
