@@ -478,3 +478,36 @@ def test_reverse_keyed_items_are_flipped_within_their_scale():
     table = pd.DataFrame([[1] + [1] * 6, [4] + [1] * 6], columns=[f"item_{i}" for i in range(1, 8)])
     raw = co.score(table, inst)["metric_raw"].tolist()
     assert raw == [5 + 6, 2 + 6]
+
+
+def test_a_score_needs_only_the_routing_of_its_own_sections():
+    """Scoring one score must not evaluate another section's routing, whose item was not read.
+
+    Regression: a section routed on `safety` and a score of `choices_self_efficacy` alone raised
+    KeyError('safety'), because every section's routing was evaluated while only the wanted
+    score's items (and its sections' routing items) were encoded.
+    """
+    import yaml
+
+    from cseoutcomes import score
+
+    raw = yaml.safe_load((INSTRUMENTS / "progress-ladder.yaml").read_text(encoding="utf-8"))
+    raw["sections"] = [{"id": "close", "label": "Close relationships",
+                        "applies_when": {"item": "safety", "in": ["1", "2"]}}]
+    for item in raw["items"]:
+        if item["id"] == "relationships":
+            item["section"] = "close"
+    raw["scores"].append({"id": "self", "label": "Self-efficacy rung", "method": "sum",
+                          "items": ["choices_self_efficacy"]})
+    raw["scores"].append({"id": "close_total", "label": "Relationships rung", "method": "mean",
+                          "items": ["relationships"], "missing": {"rule": "available"}})
+    inst = Instrument.model_validate(raw)
+    table = pd.DataFrame({"choices_self_efficacy": ["3", "7"], "relationships": ["", "5"],
+                          "safety": ["5", "1"]})
+    only_self = score(table[["choices_self_efficacy"]], inst, scores=["self"])
+    assert only_self["self"].tolist() == [3.0, 7.0]
+    # the routed section's own score still reads its routing item
+    with pytest.raises(DataError, match="safety"):
+        score(table[["relationships"]], inst, scores=["close_total"])
+    routed = score(table, inst, scores=["close_total"])
+    assert routed["close_total_answered"].tolist() == [0, 1] and routed["close_total"].iloc[1] == 5.0

@@ -517,12 +517,15 @@ def score(
 
 
 def section_applies(inst: Instrument, codes: Mapping[str, np.ndarray], context: Mapping[str, pd.Series],
-                    n: int) -> dict[str, np.ndarray]:
-    """For each routed section, whether it applies to each row (True where its condition is true or unknown)."""
+                    n: int, sections: set[str] | None = None) -> dict[str, np.ndarray]:
+    """For each routed section, whether it applies to each row (True where its condition is true or unknown).
+
+    ``sections`` limits the evaluation to those sections (default: every routed section).
+    """
     frame = _Frame(n=n, codes=dict(codes), context=dict(context))
     applicable: dict[str, np.ndarray] = {}
     for section in inst.sections:
-        if section.applies_when is not None:
+        if section.applies_when is not None and (sections is None or section.id in sections):
             t, k = _evaluate(section.applies_when, inst, frame)
             applicable[section.id] = ~(k & ~t)
     return applicable
@@ -547,7 +550,10 @@ def score_encoded(
     n = len(index)
     wanted = [inst.get_score(s) for s in scores] if scores is not None else list(inst.scores)
     frame = _Frame(n=n, codes=dict(codes), context={k: v.reset_index(drop=True) for k, v in context.items()})
-    applicable_rows = section_applies(inst, frame.codes, frame.context, n)
+    # only the routing of sections the wanted scores draw on: another section's routing may name an
+    # item that was not encoded (score() encodes only the items the wanted scores need)
+    used = {item.section for s in wanted for item in inst.score_items(s) if item.section is not None}
+    applicable_rows = section_applies(inst, frame.codes, frame.context, n, used)
     out: dict[str, Any] = {}
     for s in wanted:
         _score_one(inst, s, frame, dict(months), applicable_rows, out)
