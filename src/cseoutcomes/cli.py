@@ -73,6 +73,29 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="only validate the definition; skip the conformance checks (scoring, bands, overrides)")
     p = isub.add_parser("schema", help="print the JSON Schema of definition files")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p = isub.add_parser("import", help="read a REDCap data dictionary, XLSForm or FHIR Questionnaire as a "
+                                       "definition, and say what could not be carried")
+    p.add_argument("file", metavar="FILE", help="REDCap dictionary (.csv), XLSForm (.xlsx or a folder of CSV sheets) "
+                                               "or FHIR Questionnaire (.json)")
+    p.add_argument("--from", dest="source_format", required=True, choices=("redcap", "xlsform", "fhir"))
+    p.add_argument("-o", "--output", metavar="YAML", help="write the definition here (default: standard output)")
+    p.add_argument("--form", help="REDCap: the form (instrument) to read, where there are several")
+    p.add_argument("--missing-codes", metavar="CODES",
+                   help="REDCap: the project's Missing Data Codes, e.g. 'UNK, Unknown | NASK, Not asked'")
+    p.add_argument("--language", help="XLSForm: the label language to read, e.g. English")
+    p.add_argument("--kind", help="the kind of instrument (default: questionnaire)")
+    p.add_argument("--id", dest="inst_id", metavar="ID", help="the definition's id")
+    p.add_argument("--no-metadata", action="store_true", help="ignore cseoutcomes metadata in the file")
+    p.add_argument("--strict", action="store_true", help="exit 1 when anything could not be carried")
+    p = isub.add_parser("export", help="write an instrument as a REDCap data dictionary, XLSForm, FHIR "
+                                       "Questionnaire or Frictionless Table Schema, and say what is lost")
+    p.add_argument("id", help="instrument id (optionally id@version) or a definition file (.yaml)")
+    p.add_argument("--to", dest="target_format", required=True, choices=("redcap", "xlsform", "fhir", "table-schema"))
+    p.add_argument("-o", "--output", metavar="OUT", help="output file (XLSForm: .xlsx, or a folder for CSV sheets); "
+                                                         "default standard output")
+    p.add_argument("--no-metadata", action="store_true",
+                   help="leave out the cseoutcomes metadata (round trips then lose what the format cannot hold)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when anything is lost")
 
     p = sub.add_parser("score", help="score a table of assessments")
     p.add_argument("data", metavar="DATA", help="CSV, XLSX or Parquet file, one row per assessment")
@@ -241,6 +264,61 @@ def _cmd_schema(args) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _cmd_import(args) -> int:
+    from cseoutcomes.instruments import interop
+
+    options = {"kind": args.kind, "id": args.inst_id, "metadata": not args.no_metadata}
+    if args.source_format == "redcap":
+        result = interop.from_redcap(args.file, form=args.form, missing_codes=args.missing_codes, **options)
+    elif args.source_format == "xlsform":
+        result = interop.from_xlsform(args.file, language=args.language, **options)
+    else:
+        result = interop.from_fhir(args.file, **options)
+    text = result.instrument.to_yaml()
+    if args.output:
+        from cseoutcomes.data.io import write_text
+
+        write_text(text, args.output)
+        print(f"wrote {args.output}: {result.instrument.summary()}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    print(str(result.losses), file=sys.stderr)
+    return 1 if args.strict and not result.losses.ok else 0
+
+
+def _cmd_export(args) -> int:
+    from pathlib import Path
+
+    import cseoutcomes as co
+    from cseoutcomes.errors import CseOutcomesError
+    from cseoutcomes.instruments import interop
+
+    source = Path(args.id)
+    if source.suffix.lower() in (".yaml", ".yml") and source.exists():
+        inst = co.Instrument.from_yaml(source)
+    else:
+        inst = co.get_instrument(args.id, paths=args.path)
+    metadata = not args.no_metadata
+    out = args.output
+    if args.target_format == "xlsform":
+        if not out:
+            raise CseOutcomesError("an XLSForm is a workbook: give -o FILE.xlsx (or -o FOLDER for CSV sheets)")
+        result = interop.to_xlsform(inst, out, metadata=metadata)
+    elif args.target_format == "redcap":
+        result = interop.to_redcap(inst, out, metadata=metadata)
+    elif args.target_format == "fhir":
+        result = interop.to_fhir(inst, out, metadata=metadata)
+    else:
+        result = interop.to_table_schema(inst, out)
+    if out:
+        print(f"wrote {result.output}", file=sys.stderr)
+    else:
+        output = result.output
+        sys.stdout.write(output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False) + "\n")
+    print(str(result.losses), file=sys.stderr)
+    return 1 if args.strict and not result.losses.ok else 0
 
 
 def _cmd_score(args) -> int:
@@ -802,6 +880,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("instruments", "show"): _cmd_show,
         ("instruments", "check"): _cmd_check,
         ("instruments", "schema"): _cmd_schema,
+        ("instruments", "import"): _cmd_import,
+        ("instruments", "export"): _cmd_export,
         ("score", None): _cmd_score,
         ("validate", None): _cmd_validate,
         ("evaluate", None): _cmd_evaluate,
