@@ -122,7 +122,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet", help="Excel sheet name (default: the first)")
 
     p = _data_command(sub, "evaluate", "reliability and agreement of an instrument on a dataset (validated first)")
-    p.add_argument("--report", metavar="HTML", help="write the evidence report as one HTML file")
+    p.add_argument("--report", metavar="HTML",
+                   help="write the evidence report as one HTML page (counts through disclosure control)")
     p.add_argument("--json", metavar="JSON", help="write the statistics as JSON")
     p.add_argument("--retest-days", type=_non_negative, default=30.0, metavar="DAYS",
                    help="same rater, at most this many days apart: a test-retest pair (default 30)")

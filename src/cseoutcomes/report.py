@@ -182,9 +182,15 @@ def _counter(pol):
 
 
 def _plot_or_note(draw, *args, **kwargs) -> str:
-    """A plot as an inline image, or a line saying why there is none (a DataError: nothing to plot)."""
+    """A plot as an inline image, or a line saying why there is none (no matplotlib, or nothing to plot)."""
     from cseoutcomes.errors import DataError
 
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+    except ImportError:
+        return '<p class="muted">No plot: plots need matplotlib (pip install "cseoutcomes[plot]").</p>'
     try:
         return _png(draw(*args, **kwargs))
     except DataError as exc:
@@ -204,11 +210,8 @@ def validation_report(report, path: str | Path | None = None, *, title: str | No
     ``issues=True`` (the default, for the data owner fixing the file) the first
     200 problems are listed by spreadsheet row and column; messages never
     contain identifier or free-text values. Pass ``issues=False`` for a page to
-    share beyond the data owner.
+    share beyond the data owner. Without matplotlib the page has no plots.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from cseoutcomes import plots
 
     pol = _policy(policy)
@@ -304,11 +307,10 @@ def evaluation_report(evidence, path: str | Path | None = None, *, title: str | 
 
     Statistics based on fewer people than the policy allows are suppressed and
     every ``n`` is protected as a count (:func:`cseoutcomes.disclosure.protect_statistics`);
-    each scope's item analysis is drawn and tabled the same way.
+    each scope's item analysis is drawn and tabled the same way. Without
+    matplotlib the page has no plots. :meth:`EvidenceReport.to_html
+    <cseoutcomes.psychometrics.EvidenceReport.to_html>` writes this page.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from cseoutcomes import plots
 
     pol = _policy(policy)

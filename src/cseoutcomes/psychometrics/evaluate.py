@@ -80,30 +80,12 @@ class EvidenceReport:
         return (f"<div><strong>Evidence for {escape(self.instrument.key)}</strong>"
                 f"{shown.to_html(index=False, float_format=lambda x: f'{x:.3f}')}</div>")
 
-    def to_html(self, path: str | Path | None = None) -> str:
-        """One self-contained HTML page."""
-        notes = "".join(f"<li>{escape(n)}</li>" for n in self.notes)
-        items = "".join(f"<h3>{escape(scope)}</h3>{r.table.to_html(float_format=lambda x: f'{x:.3f}')}"
-                        for scope, r in self.items.items())
-        declared = (self.declared.to_html(index=False, float_format=lambda x: f"{x:.3f}")
-                    if not self.declared.empty else "<p>The definition declares no evidence.</p>")
-        text = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Evidence for {escape(self.instrument.key)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse;
-font-size:.9rem}}th,td{{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left}}</style></head><body>
-<h1>Evidence for {escape(self.instrument.title)} ({escape(self.instrument.key)})</h1>
-<h2>Reliability and agreement on these data</h2>
-{self.table.to_html(index=False, float_format=lambda x: f"{x:.3f}")}
-<h2>Beside the evidence the definition declares</h2>{declared}
-<h2>Items</h2>{items}
-<h2>Notes</h2><ul>{notes}</ul>
-</body></html>
-"""
-        if path is not None:
-            from cseoutcomes.data.io import write_text
+    def to_html(self, path: str | Path | None = None, *, policy: str = "nhs") -> str:
+        """One self-contained HTML page, safe to share: statistics on too few people suppressed, every n
+        protected (:func:`cseoutcomes.report.evaluation_report`, disclosure convention ``policy``)."""
+        from cseoutcomes.report import evaluation_report
 
-            write_text(text, path)
-        return text
+        return evaluation_report(self, path, policy=policy)
 
 
 def item_values(table: pd.DataFrame, instrument: Instrument, items: list[Item],
