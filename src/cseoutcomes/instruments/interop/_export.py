@@ -48,9 +48,13 @@ def instrument_losses(inst: Instrument, col: Collector, fmt: str, *, id_back: st
             col.lose("instrument", name, f"{fmt} has no place for it")
 
 
-def item_losses(inst: Instrument, col: Collector, fmt: str, *, description: bool) -> None:
-    """Item fields every format drops (weights, recency, tags...), and text shown in place of the label."""
+def item_losses(inst: Instrument, col: Collector, fmt: str, *, description: bool, names: dict[str, str],
+                renamed: str) -> None:
+    """Item fields every format drops (weights, recency, tags...), text shown in place of the label, and
+    ids written under another name (``names``: id -> name written; ``renamed``: why, with ``{name}``)."""
     for item in inst.items:
+        if names[item.id] != item.id:
+            col.lose(item.id, "id", renamed.format(name=names[item.id]))
         if item.text is not None:
             col.lose(item.id, "text", f"{fmt} shows one wording per question: the item text is written there and "
                      "reads back as the label")

@@ -587,10 +587,8 @@ def _native_losses(inst: Instrument, col: Collector, item_links, ctx_links, sect
                       version_back=inst.version, description_back=inst.description)
     context_losses(inst, col, "FHIR", back_types={"number": "number", "boolean": "boolean"},
                    name_of=lambda n: ctx_links[n])
-    item_losses(inst, col, "FHIR", description=False)
-    for item in inst.items:
-        if item_links[item.id] != item.id:
-            col.lose(item.id, "id", f"written as linkId '{item_links[item.id]}' (linkIds must be unique)")
+    item_losses(inst, col, "FHIR", description=False, names=item_links,
+                renamed="written as linkId '{name}' (linkIds must be unique)")
     back_scales = {name: infer_scale(option_choices(options[name]), values="weights", heuristics=False).scale
                    for name in {i.scale for i in inst.items}}
     scale_losses(inst, col, "FHIR", back_scales, name_hint=lambda i: None, item_back_id=lambda i: to_name(item_links[i]))

@@ -866,10 +866,8 @@ def _native_losses(inst: Instrument, col: Collector, form_name: str, item_names:
                       description_back=None)
     context_losses(inst, col, "REDCap", back_types={"number": "number", "boolean": "boolean"},
                    name_of=lambda n: ctx_names[n])
-    item_losses(inst, col, "REDCap", description=True)
-    for item in inst.items:
-        if item_names[item.id] != item.id:
-            col.lose(item.id, "id", f"REDCap field names are lower case and unique: written as '{item_names[item.id]}'")
+    item_losses(inst, col, "REDCap", description=True, names=item_names,
+                renamed="REDCap field names are lower case and unique: written as '{name}'")
     back_scales = {}
     for name in inst.response_scales:
         if name in {i.scale for i in inst.items}:

@@ -805,10 +805,8 @@ def _native_losses(inst: Instrument, col: Collector, item_names, ctx_names, scor
     instrument_losses(inst, col, FMT, id_back=inst.id, title_back=inst.title, version_back=inst.version,
                       description_back=None)
     context_losses(inst, col, FMT, back_types={"number": "number", "boolean": "number"}, name_of=lambda n: ctx_names[n])
-    item_losses(inst, col, FMT, description=True)
-    for item in inst.items:
-        if item_names[item.id] != item.id:
-            col.lose(item.id, "id", f"written as '{item_names[item.id]}' (names must be unique in a form)")
+    item_losses(inst, col, FMT, description=True, names=item_names,
+                renamed="written as '{name}' (names must be unique in a form)")
     back_scales = {name: infer_scale([Choice(c.code, clean_label(c.label, c.code)) for c in
                                       written_choices(inst.response_scales[name])]).scale
                    for name in {i.scale for i in inst.items}}
