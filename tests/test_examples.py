@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,33 @@ def test_what_the_72_hides_runs_resumes_and_summarises(tmp_path, capsys):
     assert "0 replications to run" in capsys.readouterr().out  # resumed, nothing refitted
     table = (tmp_path / "study.md").read_text()
     assert "| selection | model, screen modelled, joint drop-out | 1 |" in table
+
+
+def test_latent_measurement_scenarios_draw_bands_from_the_models_measurement_model():
+    """The diagnostic scenarios: bands from a cumulative logit in the simulated trend, screen on that band."""
+    from scipy.special import expit
+
+    from cseoutcomes.simulate import hub_and_spoke
+
+    study = _load("what_the_72_hides")
+    sim = hub_and_spoke(seed=6001, referral_threshold=0.0, dropout_risk_effect=0.0, n_hubs=3, n_areas=4, n_workers=6)
+    spec = study.LATENT_MEASUREMENT
+    cats = ["not_at_risk", "mild", "moderate", "significant"]
+    table, truth, naive = study.latent_measurement(sim, "mnar_latent", 6001)
+    assert len(table) == len(sim.assessments) and 0 < truth < 1 and 0 <= naive <= 1
+    code = table["total_band"].map(cats.index).to_numpy()
+    trend = sim.truth["assessment_latent"]["trend"].to_numpy()
+    for k, c in enumerate(spec["cutpoints"]):  # P(band <= k) = logistic(scale * (c_k - trend)), on average
+        expected = expit(spec["scale"] * (c - trend)).mean()
+        se = np.sqrt(expected * (1 - expected) / len(trend))
+        assert abs((code <= k).mean() - expected) < 4.5 * se
+    screened, truth_s, _ = study.latent_measurement(sim, "selection_latent", 6001)
+    assert 0 < truth_s < 1
+    first = screened[screened["occasion"] == 0]
+    assert first["total_band"].isin(["moderate", "significant"]).all()
+    assert set(screened["person_id"]) < set(table["person_id"])  # the screen turned some referrals away
+    kept = table[table["person_id"].isin(set(screened["person_id"]))]
+    assert len(screened) == len(kept)  # whole young people are removed, never single rows
 
 
 def test_what_the_72_hides_rejects_unknown_scenarios(tmp_path):

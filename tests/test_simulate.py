@@ -153,8 +153,8 @@ def test_two_definitions_of_truly_lower_at_closure():
     expected = small.lower_at_closure()
     assert expected.index.tolist() == closed["person_id"].tolist()
     assert expected.tolist() == closed["truly_lower_at_closure"].tolist()
-    typical = small.lower_at_closure("typical_band", draws=301)
-    assert typical.equals(small.lower_at_closure("typical_band", draws=301))  # seeded from the programme
+    typical = small.lower_at_closure("typical_band")
+    assert typical.index.tolist() == closed["person_id"].tolist()
     # the definitions differ only for young people near a band boundary
     assert (typical == expected).mean() > 0.8
     # a median band: all but certainly the lowest band far below the scale, the highest far above it
@@ -162,8 +162,35 @@ def test_two_definitions_of_truly_lower_at_closure():
 
     eng = _Simulation(small.programme, np.random.default_rng(0), 0)
     vuln = small.truth["vulnerability_effects"][:3]
-    assert eng.median_band(np.full(3, -6.0), np.zeros(3), vuln, 101).tolist() == [0, 0, 0]
-    assert eng.median_band(np.full(3, 6.0), np.zeros(3), vuln, 101).tolist() == [3, 3, 3]
+    assert eng.median_band(np.full(3, -6.0), np.zeros(3), vuln).tolist() == [0, 0, 0]
+    assert eng.median_band(np.full(3, 6.0), np.zeros(3), vuln).tolist() == [3, 3, 3]
+
+
+def test_exact_band_distribution_matches_simulated_assessments():
+    """The typical-band truth's exact band probabilities (convolution over indicators, quadrature over the
+    normal errors) against the simulator's own path: draw review assessments with ``answer`` and score them
+    with ``score_codes``, 20,000 per young person; every frequency within 4.5 binomial SEs (+0.002)."""
+    from cseoutcomes.simulate import _Simulation
+
+    small = hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
+    rng = np.random.default_rng(8)
+    eng = _Simulation(small.programme, rng, 0)
+    p = small.programme
+    eta = np.array([-1.5, -0.4, 0.3, 0.9, 1.6])
+    change = np.array([0.0, -0.5, 0.2, -1.0, 0.0])
+    vuln = small.truth["vulnerability_effects"][:5]
+    exact = eng.band_probabilities(eta, change, vuln)
+    assert np.allclose(exact.sum(axis=1), 1.0)
+    draws = 20_000
+    rows = np.repeat(np.arange(5), draws)
+    state = eta[rows] + rng.normal(0, p.occasion_sd, len(rows))
+    prob = eng.item_probabilities(state, change[rows], vuln[rows], rng.normal(0, p.rater_sd, len(rows)))
+    codes, months = eng.answer(prob, np.zeros(len(rows), bool))
+    bands = eng._bands(eng.score_codes(codes, months)).reshape(5, draws)
+    freq = np.stack([(bands == k).mean(axis=1) for k in range(4)], axis=1)
+    se = np.sqrt(exact * (1 - exact) / draws)
+    assert np.all(np.abs(freq - exact) <= 4.5 * se + 0.002), np.round(freq - exact, 4)
+    assert eng.median_band(eta, change, vuln).tolist() == np.median(bands, axis=1).astype(int).tolist()
     with pytest.raises(ValueError, match="typical_band"):
         small.lower_at_closure("most_likely")
 

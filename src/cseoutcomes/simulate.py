@@ -375,7 +375,7 @@ class SimulatedProgramme:
         first, last = g.first(), g.last()
         return float((last < first).mean())
 
-    def lower_at_closure(self, definition: str = "expected_score", draws: int = 201) -> pd.Series:
+    def lower_at_closure(self, definition: str = "expected_score") -> pd.Series:
         """Whether each young person closed in the window was truly in a lower risk band at closure.
 
         "Truly" means free of measurement noise, at the latent trend (intercept
@@ -386,11 +386,11 @@ class SimulatedProgramme:
           integrated out;
         * ``"typical_band"``: the *median* band of an assessment at the trend,
           over everything that moves one assessment (transient state, rater
-          error, which indicators are recorded), by Monte Carlo with ``draws``
-          assessments per young person and time (seeded from the programme's
-          seed, so the same programme gives the same answer). This is what a
-          cumulative-logit model's latent band estimates: the category its
-          latent risk lies in is the median category of an assessment.
+          error, which indicators are recorded), computed exactly (the score's
+          distribution by convolution over the indicators, the normal errors by
+          quadrature: no Monte Carlo error). This is what a cumulative-logit
+          model's latent band estimates: the category its latent risk lies in
+          is the median category of an assessment.
 
         The two differ because the score's distribution at a given risk is
         skewed, so its mean and its median can fall in different bands.
@@ -408,8 +408,8 @@ class SimulatedProgramme:
         u = people.loc[closed, "intercept"].to_numpy()
         at_close = people.loc[closed, "latent_at_closure"].to_numpy()
         vuln = self.truth["vulnerability_effects"][closed]
-        before = eng.median_band(u, np.zeros(len(u)), vuln, draws)
-        after = eng.median_band(at_close, at_close - u, vuln, draws)
+        before = eng.median_band(u, np.zeros(len(u)), vuln)
+        after = eng.median_band(at_close, at_close - u, vuln)
         return pd.Series(after < before, index=ids, name="lower_at_closure")
 
     def __repr__(self) -> str:
@@ -621,16 +621,51 @@ class _Simulation:
             total += wq * (prob * (1 - p.p_possible_if_present)) @ eff
         return total
 
-    def median_band(self, eta: np.ndarray, trend_change: np.ndarray, vuln: np.ndarray, draws: int) -> np.ndarray:
-        """Median band of a review assessment at latent trend ``eta`` (Monte Carlo over ``draws`` assessments)."""
+    def band_probabilities(self, eta: np.ndarray, trend_change: np.ndarray, vuln: np.ndarray,
+                           nodes: int = 40) -> np.ndarray:
+        """P(band = k) of a review assessment at latent trend ``eta``, exactly: shape (n, 4).
+
+        Given the state (trend + transient state + rater error, whose two normal parts add to one
+        normal error), indicators are independent, and each gives its points with the distribution
+        that :meth:`answer` then :meth:`score_codes` give a review: confirmed ("yes", not unknown)
+        with probability P(present) * (1 - p_possible_if_present) * (1 - p_unknown_review), then
+        current or at most 6 months ago (full points) or older (a significant indicator keeps 1 point
+        up to 12 months, a moderate one none). The total's distribution is the convolution over the
+        indicators; the normal error is integrated out by Gauss-Hermite quadrature with ``nodes`` nodes.
+        No Monte Carlo error, so the median band of a young person near a band boundary is stable.
+        """
         p, n = self.p, len(eta)
-        bands = np.empty((draws, n))
-        for k in range(draws):
-            state = eta + self.rng.normal(0, p.occasion_sd, n)
-            codes, months = self.answer(self.item_probabilities(state, trend_change, vuln,
-                                                                self.rng.normal(0, p.rater_sd, n)), np.zeros(n, bool))
-            bands[k] = self._bands(self.score_codes(codes, months))
-        return np.median(bands, axis=0)
+        q_yes = (1 - p.p_possible_if_present) * (1 - p.p_unknown_review)
+        recent = p.p_current + (1 - p.p_current) * 6 / 12  # current, or 1..6 of 1..12 months ago
+        sig = self.sections == "significant"
+        full = np.where(sig, 5, 1)
+        p_full = np.where(self.vuln, 1.0, recent)
+        older = np.where(sig, 1, 0)
+        top = int(full.sum())
+        sd = float(np.hypot(p.occasion_sd, p.rater_sd))
+        z, w = np.polynomial.hermite_e.hermegauss(nodes)
+        w = w / w.sum()
+        cuts = np.array([6, 11, 16])  # as _bands: band k when the score is below cuts[k]
+        out = np.zeros((n, len(cuts) + 1))
+        for zq, wq in zip(z, w, strict=True):
+            yes = q_yes * self.item_probabilities(eta, trend_change, vuln, np.full(n, sd * zq))
+            dist = np.zeros((n, top + 1))
+            dist[:, 0] = 1.0
+            for j in range(len(self.item_ids)):
+                pf, po = yes[:, j] * p_full[j], yes[:, j] * (1 - p_full[j])
+                new = dist * (1 - pf - po)[:, None]
+                new[:, full[j]:] += dist[:, :top + 1 - full[j]] * pf[:, None]
+                new[:, older[j]:] += dist[:, :top + 1 - older[j]] * po[:, None]
+                dist = new
+            cdf = np.cumsum(dist, axis=1)[:, cuts - 1]  # P(score < cut)
+            out += wq * np.diff(np.concatenate([np.zeros((n, 1)), cdf, np.ones((n, 1))], axis=1), axis=1)
+        return out
+
+    def median_band(self, eta: np.ndarray, trend_change: np.ndarray, vuln: np.ndarray) -> np.ndarray:
+        """Median band of a review assessment at latent trend ``eta``: the first band whose cumulative
+        probability (:meth:`band_probabilities`) reaches one half."""
+        cum = np.cumsum(self.band_probabilities(eta, trend_change, vuln), axis=1)
+        return (cum < 0.5).sum(axis=1)
 
     def score_codes(self, codes: np.ndarray, months: np.ndarray) -> np.ndarray:
         """The instrument's ``total`` (confirmed indicators, SERAF points) from coded answers."""

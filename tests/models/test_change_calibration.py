@@ -10,7 +10,7 @@ import pytest
 
 from cseoutcomes.errors import ModelError
 from cseoutcomes.models import ChangeModel
-from cseoutcomes.models.calibration import LEVELS, SBCResult, _rank, sbc
+from cseoutcomes.models.calibration import LEVELS, SBCResult, _covered, _rank, sbc
 
 
 def _tiny_design(n_people: int = 24, seed: int = 0) -> pd.DataFrame:
@@ -38,6 +38,34 @@ def test_rank_counts_draws_below_and_breaks_ties_at_random():
     assert _rank(np.array([1.0, 2.0, 3.0]), 9.0, rng) == 3
     tied = [_rank(np.array([0.0, 0.5, 0.5, 0.5, 1.0]), 0.5, rng) for _ in range(400)]
     assert set(tied) == {1, 2, 3, 4}  # 1 below plus 0..3 of the 3 ties
+
+
+def test_coverage_of_a_discrete_estimand_is_nominal_when_calibrated():
+    # Truth and posterior draws from the same discrete distribution (a share of 12 young people,
+    # Binomial(12, 0.7) / 12) is perfect calibration, so every level must be covered at its
+    # nominal rate. The randomised PIT (Czado, Gneiting & Held 2009, Biometrics 65:1254) gives
+    # that; an interval with its end points included covers far more often, because many draws
+    # tie with the truth.
+    rng = np.random.default_rng(11)
+    n = 4000
+    hits = {str(lv): 0 for lv in LEVELS}
+    inclusive = 0
+    for _ in range(n):
+        draws = rng.binomial(12, 0.7, 400) / 12
+        truth = rng.binomial(12, 0.7) / 12
+        for lv, ok in _covered(draws, truth, float(rng.random())).items():
+            hits[lv] += ok
+        inclusive += np.quantile(draws, 0.05) <= truth <= np.quantile(draws, 0.95)
+    for lv in LEVELS:  # binomial SD of a share over 4000 at 0.9 is 0.005
+        assert abs(hits[str(lv)] / n - lv) < 0.025, (lv, hits[str(lv)] / n)
+    assert inclusive / n > 0.93  # 0.95 here: 9 binomial SDs above the nominal 0.90
+
+
+def test_coverage_of_a_continuous_estimand_is_the_central_quantile_interval():
+    draws = np.arange(1000) / 1000.0
+    assert _covered(draws, 0.5, 0.3) == {str(lv): True for lv in LEVELS}
+    assert _covered(draws, 0.03, 0.3) == {"0.5": False, "0.8": False, "0.9": False, "0.95": True}
+    assert _covered(draws, 0.999, 0.3) == {str(lv): False for lv in LEVELS}
 
 
 def _fake_records(n: int, n_rank: int, seed: int = 1, biased: bool = False) -> list[dict]:

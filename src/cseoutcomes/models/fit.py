@@ -83,7 +83,8 @@ class ChangeFit:
     ----------
     idata
         The ArviZ ``DataTree``: groups ``posterior``, ``sample_stats``,
-        ``log_likelihood``, ``observed_data``, ``constant_data``.
+        ``log_likelihood``, ``observed_data``, ``constant_data``. The
+        pointwise log-likelihood (for LOO) is computed on first use.
     model
         The :class:`ChangeModel` that was fitted.
     excluded
@@ -91,7 +92,8 @@ class ChangeFit:
     """
 
     def __init__(self, idata, model: ChangeModel, design: Design, meta: dict[str, Any]):
-        self.idata = idata
+        self._tree = idata
+        self._loglik_pending = False
         self.model = model
         self._design = design
         self.meta = meta
@@ -133,10 +135,7 @@ class ChangeFit:
         }
         fit = cls(None, spec, design, meta)
         fit._posterior = post
-        ll = fit._loglik()
         occ = np.arange(design.n)
-        loglik = xr.Dataset({"y": (("chain", "draw", "occasion"), ll.reshape(post.sizes["chain"], post.sizes["draw"], -1))},
-                            coords={"chain": post["chain"], "draw": post["draw"], "occasion": occ})
         observed = xr.Dataset({"y": (("occasion",), design.y)}, coords={"occasion": occ})
         const = {"row": (("occasion",), np.asarray(design.rows).astype(str)),
                  "time": (("occasion",), design.t), "occasion_number": (("occasion",), design.occasion),
@@ -167,12 +166,43 @@ class ChangeFit:
         constant = xr.Dataset(const, coords={"occasion": occ, **({"category": list(design.categories)}
                                                                   if design.categories else {}),
                                               **({"covariate": list(design.x_names)} if design.X.shape[1] else {})})
-        tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats, "log_likelihood": loglik,
+        tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats,
                                       "observed_data": observed, "constant_data": constant})
         tree.attrs.update({"model": spec.model_dump_json(), "meta": json.dumps(meta)})
-        fit.idata = tree
+        fit._tree = tree
+        fit._loglik_pending = True  # 0.5 s for 1,000 draws of 3,700 assessments: only when LOO or a file needs it
         fit._warn_if_not_converged()
         return fit
+
+    @property
+    def idata(self):
+        """The ArviZ ``DataTree`` (see the class docstring)."""
+        if self._loglik_pending:
+            self._loglik_pending = False
+            self._tree = self._with_loglik(self._tree)
+        return self._tree
+
+    @idata.setter
+    def idata(self, tree) -> None:
+        self._tree = tree
+        self._loglik_pending = False
+
+    def _with_loglik(self, tree):
+        """``tree`` with the ``log_likelihood`` group (pointwise, per assessment) after ``sample_stats``."""
+        import xarray as xr
+
+        post = self._posterior
+        ll = self._loglik()
+        loglik = xr.Dataset({"y": (("chain", "draw", "occasion"),
+                                   ll.reshape(post.sizes["chain"], post.sizes["draw"], -1))},
+                            coords={"chain": post["chain"], "draw": post["draw"], "occasion": np.arange(self._design.n)})
+        groups = {name: tree[name].to_dataset() for name in tree.children}
+        groups["log_likelihood"] = loglik
+        order = ["posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data"]
+        out = xr.DataTree.from_dict({k: groups[k] for k in [*order, *(g for g in groups if g not in order)]
+                                     if k in groups})
+        out.attrs.update(tree.attrs)
+        return out
 
     @classmethod
     def from_datatree(cls, tree) -> ChangeFit:
@@ -731,7 +761,7 @@ class ChangeFit:
         """
         table = convergence_table(self._posterior, self._hyper())
         table["ok"] = (table["r_hat"] <= RHAT_MAX) & (table["ess_bulk"] >= ESS_MIN) & (table["ess_tail"] >= ESS_MIN)
-        stats = self.idata["sample_stats"].to_dataset()
+        stats = self._tree["sample_stats"].to_dataset()
         div = int(np.asarray(stats["diverging"]).sum()) if "diverging" in stats else 0
         hits = int(np.asarray(stats["reached_max_treedepth"]).sum()) if "reached_max_treedepth" in stats else 0
         table.attrs.update({"divergences": div, "max_treedepth_hits": hits,
