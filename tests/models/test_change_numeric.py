@@ -104,9 +104,10 @@ def test_cutpoints_from_probabilities_inverts_the_category_probabilities():
     np.testing.assert_allclose(num.ordinal_probabilities(np.array([0.0]), cut)[0], p)
 
 
-@pytest.mark.parametrize(("family", "selection"), [("ordinal", None), ("gaussian", None), ("student_t", None),
-                                                   ("ordinal", "moderate"), ("gaussian", 8.0)])
-def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection):
+@pytest.mark.parametrize(("family", "selection", "simple"),
+                         [("ordinal", None, False), ("gaussian", None, False), ("student_t", None, False),
+                          ("ordinal", "moderate", False), ("gaussian", 8.0, False), ("ordinal", "moderate", True)])
+def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection, simple):
     """The sampled model (PyMC) and the post-processing (NumPy) must be the same model."""
     import pymc as pm  # noqa: F401  (the graph needs it)
 
@@ -121,9 +122,10 @@ def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection):
     table = sim.assessments.assign(age_c=sim.assessments["age"])
     from cseoutcomes.models import Selection
 
+    # simple: no covariates or group intercepts, so every referral has the same pass probability (one integral)
+    extra = {} if simple else {"intercepts_by": ("service",), "covariates": ("age_c",)}
     m = ChangeModel(instrument="cse-risk-indicators", outcome=outcome, family=family, person_slopes=True,
-                    intercepts_by=("service",), covariates=("age_c",),
-                    selection=Selection(at_least=selection) if selection is not None else None)
+                    selection=Selection(at_least=selection) if selection is not None else None, **extra)
     d = build_design(m, table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -132,11 +134,13 @@ def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection):
         point = {v.name: rng.normal(0, 0.5, size=np.shape(model.initial_point()[v.name]))
                  for v in model.value_vars}
         if family == "ordinal":
-            lik = model.compile_logp(vars=[p for p in model.potentials if p.name == "y_loglik"], sum=True)(point)
+            terms = [p for p in model.potentials if p.name in ("y_loglik", "selection")]
+            assert len(terms) == 1 + (selection is not None)
+            lik = model.compile_logp(vars=terms, sum=True)(point)
         else:
             terms = [model["y"], *[p for p in model.potentials if p.name == "selection"]]
             lik = model.compile_logp(vars=terms, sum=True)(point)
-        names = [v for v in ("slope", "person_intercept", "person_slope", "slope_worker", "slope_service",
+        names = [v for v in ("slope", "person_sd", "person_intercept", "person_slope", "slope_worker", "slope_service",
                              "slope_area", "intercept_service", "beta", "cutpoints", "intercept", "sigma", "nu")
                  if v in model.named_vars]
         outs = model.replace_rvs_by_values([model[n] for n in names])
@@ -259,3 +263,53 @@ def test_referral_draws_are_truncated_at_the_screen():
     observed = np.bincount(y[referral], minlength=4)[2:] / referral.sum()
     np.testing.assert_allclose(observed, expected, atol=0.015)  # binomial SE ~0.0035
     np.testing.assert_allclose(np.bincount(y[~referral], minlength=4) / (n // 2), p, atol=0.015)
+
+
+def test_selection_pass_probability_matches_adaptive_quadrature():
+    """log of the integral of F(a + u - c) N(u; 0, s^2) du (ordinal) and the normal closed form (gaussian),
+    against scipy.integrate.quad (adaptive quadrature, an independent computation)."""
+    from scipy import integrate, stats
+    from scipy.special import expit
+
+    offsets = np.array([[-2.0, -0.5, 0.0, 1.0, 2.5]])
+    for sd, c in [(0.5, 0.3), (1.0, -1.0), (2.0, 1.2), (3.0, 0.0)]:
+        got = num.selection_log_pass(offsets, np.array([sd]), np.array([c]), "ordinal")[0]
+        ref = [np.log(integrate.quad(lambda u, a=a: stats.norm.pdf(u, 0, sd) * expit(a + u - c), -40, 40,
+                                     epsabs=1e-13, limit=200)[0]) for a in offsets[0]]
+        np.testing.assert_allclose(got, ref, atol=3e-4)
+        one = num.selection_log_pass(np.zeros((1, 1)), np.array([sd]), np.array([c]), "ordinal", nodes=64)
+        assert one[0, 0] == pytest.approx(np.log(integrate.quad(
+            lambda u: stats.norm.pdf(u, 0, sd) * expit(u - c), -40, 40, epsabs=1e-13, limit=200)[0]), abs=1e-6)
+    # gaussian: y = offset + u + e, u ~ N(0, sd^2), e ~ N(0, sigma^2); P(y >= thr) by quadrature over u
+    got = num.selection_log_pass(offsets, np.array([0.8]), np.array([0.4]), "gaussian", sigma=np.array([0.6]))[0]
+    ref = [np.log(integrate.quad(lambda u, a=a: stats.norm.pdf(u, 0, 0.8) * stats.norm.sf(0.4, a + u, 0.6),
+                                 -20, 20, epsabs=1e-13)[0]) for a in offsets[0]]
+    np.testing.assert_allclose(got, ref, rtol=1e-7)
+
+
+def test_screened_referrals_come_from_the_referral_population():
+    """Those taken on have intercepts distributed as N(0, sd^2) * P(pass | u), the screened population:
+    their mean intercept and their referral bands match quadrature over that density."""
+    from scipy import integrate, stats
+    from scipy.special import expit
+
+    from cseoutcomes.models import ChangeModel, Selection, simulate_outcomes
+
+    n = 30_000
+    table = pd.DataFrame({"person_id": np.repeat(np.arange(n), 2).astype(str), "months": np.tile([0.0, 3.0], n)})
+    m = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", time="months", groups={},
+                    selection=Selection(at_least="moderate"))
+    cut = np.array([-1.0, 0.0, 1.0])
+    params = {"slope": np.asarray(0.0), "person_sd": np.asarray(1.5), "person_intercept": np.zeros(n),
+              "cutpoints": cut}
+    out, used = simulate_outcomes(m, table, params, seed=4)
+    u = used["person_intercept"]
+    dens = lambda x: stats.norm.pdf(x, 0, 1.5) * expit(x - cut[1])  # noqa: E731  P(pass | u) = F(u - c_1)
+    z = integrate.quad(dens, -20, 20)[0]
+    mean = integrate.quad(lambda x: x * dens(x), -20, 20)[0] / z
+    assert u.mean() == pytest.approx(mean, abs=4 * 1.5 / np.sqrt(n))
+    codes = out["total_band"].map({c: i for i, c in enumerate(m.categories)}).to_numpy()
+    referral = codes[0::2]
+    assert (referral >= 2).all()
+    p_top = integrate.quad(lambda x: stats.norm.pdf(x, 0, 1.5) * expit(x - cut[2]), -20, 20)[0] / z
+    assert (referral == 3).mean() == pytest.approx(p_top, abs=0.015)  # binomial SE ~0.003

@@ -59,7 +59,7 @@ def data_arrays(spec: ChangeModel, design: Design, n_people: int | None = None) 
     if design.X.shape[1]:
         out["X"] = design.X.astype(float)
     if design.selection is not None:
-        out["selected"] = design.selected.astype(float)
+        out["selected_rows"] = np.flatnonzero(design.selected).astype(np.int64)
         if design.family != "ordinal":
             out["selection_threshold"] = np.asarray((float(design.selection) - design.y_center) / design.y_scale)
     if design.person_event is not None:
@@ -111,7 +111,8 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
         person_sd = pm.HalfNormal("person_sd", pri.person_sd.sigma)
         z_person = pm.Normal("z_person", 0.0, 1.0, dims="person")
         person_int = pm.Deterministic("person_intercept", person_sd * z_person, dims="person")
-        eta = person_int[data["person_idx"]]
+        own = person_int[data["person_idx"]]
+        eta = own
         row_slope = slope + pt.zeros_like(t)
         if spec.person_slopes:
             ps_sd = pm.HalfNormal("person_slope_sd", pri.person_slope_sd.sigma / per_year)
@@ -138,10 +139,9 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
                           initval=init)
             pm.Potential("cutpoints_prior", _induced_dirichlet(cut, pri.thresholds.alpha))
             loglik = _ordinal_loglik(data["y_obs"], eta, cut, K)
-            if design.selection is not None:
-                # referral selection: P(y | eta, y >= m) = P(y | eta) / P(y >= m | eta), P(y >= m) = F(eta - c_{m-1})
-                loglik = loglik - data["selected"] * _log_sigmoid(eta - cut[int(design.selection) - 1])
             pm.Potential("y_loglik", loglik.sum())
+            if design.selection is not None:
+                _selection_potential(spec, design, data, eta - own, person_sd, cut[int(design.selection) - 1])
             if design.person_event is not None:
                 _closure_potential(spec, design, data, eta, row_slope)
         else:
@@ -155,10 +155,8 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
             else:
                 pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs)
                 if design.selection is not None:
-                    from pymc.distributions.dist_math import normal_lccdf
-
-                    threshold = data["selection_threshold"]
-                    pm.Potential("selection", -(data["selected"] * normal_lccdf(mu, sigma, threshold)).sum())
+                    _selection_potential(spec, design, data, mu - own, person_sd, data["selection_threshold"],
+                                         sigma=sigma)
             if design.person_event is not None:
                 _closure_potential(spec, design, data, mu, row_slope)
     return m
@@ -206,6 +204,39 @@ def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_s
     rel = pt.switch(small, 1.0 + k / 2, pt.expm1(safe) / safe)
     H = pt.exp(log_base) * T[:, None] * rel
     pm.Potential("closure_loglik", (data["event_onehot"] * at_closure).sum() - H.sum())
+
+
+def _selection_potential(spec: ChangeModel, design: Design, data: dict, offset, person_sd, threshold,
+                         sigma=None) -> None:
+    """Referral selection over the referral population (see ``_numeric.selection_log_pass``).
+
+    Referrals come with normal intercepts and are taken on when their observed referral assessment
+    passes the screen. The young people taken on are then a selected sample: their likelihood is
+    the ordinary one divided by P(pass), the pass probability over the referral population (a function
+    of the person SD, the threshold and the referral's offset, not of the young person's own
+    intercept). Their intercepts are *not* pulled down one by one: being taken on is evidence of a
+    high latent risk, as in the population that was screened.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from cseoutcomes.models._numeric import SELECTION_NODES, selection_is_one_number
+
+    rows = data["selected_rows"]
+    if design.family == "ordinal":
+        if selection_is_one_number(spec, design):
+            z, w = np.polynomial.hermite_e.hermegauss(64)
+            log_pass = pt.logsumexp(_log_sigmoid(person_sd * z - threshold) + np.log(w / w.sum()))
+            pm.Potential("selection", -rows.shape[0] * log_pass)
+            return
+        z, w = np.polynomial.hermite_e.hermegauss(SELECTION_NODES)
+        terms = _log_sigmoid((offset[rows] - threshold)[:, None] + person_sd * z[None, :]) + np.log(w / w.sum())
+        pm.Potential("selection", -pt.logsumexp(terms, axis=1).sum())
+        return
+    from pymc.distributions.dist_math import normal_lccdf
+
+    scale = pt.sqrt(sigma ** 2 + person_sd ** 2)
+    pm.Potential("selection", -normal_lccdf(offset[rows], scale, threshold).sum())
 
 
 def _log_sigmoid(x):
@@ -283,6 +314,10 @@ def _structure_key(spec: ChangeModel, design: Design, n_people: int) -> str:
     h.update(f"{design.family}|{design.n_categories}|{n_people}|{design.X.shape[1]}|{design.t_per_year}".encode())
     h.update("|".join(f"{lvl}:{len(g.labels)}" for lvl, g in design.groups.items()).encode())
     h.update(f"{design.selection}|{'|'.join(design.closure_reasons)}".encode())
+    if design.selection is not None:
+        from cseoutcomes.models._numeric import selection_is_one_number
+
+        h.update(f"|one:{selection_is_one_number(spec, design)}".encode())
     return h.hexdigest()
 
 

@@ -103,7 +103,7 @@ def _replicate(rep: int, seed: int, model_json: str, data: pd.DataFrame, n_rank:
     rng = np.random.default_rng(seed)
     design = build_design(model, data, require_outcome=False)
     truth = draw_prior(model, design, rng)
-    simulated, _ = simulate_outcomes(model, data, truth, seed=rng)
+    simulated, truth = simulate_outcomes(model, data, truth, seed=rng)  # a screen redraws who is taken on
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

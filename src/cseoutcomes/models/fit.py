@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import log_expit
 
 from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
 from cseoutcomes.models import _numeric as num
@@ -300,17 +299,28 @@ class ChangeFit:
             eta = num.linear_predictor(p, d)
             if d.family == "ordinal":
                 out[sl] = num.ordinal_logp(d.y, eta, p["cutpoints"])
-                if sel is not None:  # conditioned on passing the referral screen (see ChangeModel.selection)
-                    m = int(d.selection)
-                    out[sl, sel] -= log_expit(eta[:, sel] - p["cutpoints"][:, m - 1][:, None])
             elif d.family == "student_t":
                 out[sl] = stats.t.logpdf(d.y_std[None, :], df=p["nu"][:, None], loc=eta, scale=p["sigma"][:, None])
             else:
                 out[sl] = stats.norm.logpdf(d.y_std[None, :], loc=eta, scale=p["sigma"][:, None])
-                if sel is not None:
-                    threshold = (float(d.selection) - d.y_center) / d.y_scale
-                    out[sl, sel] -= stats.norm.logsf(threshold, loc=eta[:, sel], scale=p["sigma"][:, None])
+            if sel is not None:  # divided by P(pass the referral screen) (see ChangeModel.selection)
+                out[sl, sel] -= self._selection_log_pass(p, eta[:, sel])
         return out
+
+    def _selection_log_pass(self, p: dict[str, np.ndarray], eta_referral: np.ndarray) -> np.ndarray:
+        """log P(pass the screen) at each referral row, (S, n_referrals), as in the PyMC graph."""
+        d = self._design
+        offset = eta_referral - p["person_intercept"][:, d.person[d.selected]]
+        if d.family == "ordinal":
+            threshold = p["cutpoints"][:, int(d.selection) - 1]
+            if num.selection_is_one_number(self.model, d):
+                one = num.selection_log_pass(np.zeros((len(threshold), 1)), p["person_sd"], threshold, "ordinal",
+                                             nodes=64)
+                return np.broadcast_to(one, offset.shape)
+            return num.selection_log_pass(offset, p["person_sd"], threshold, "ordinal")
+        threshold = (float(d.selection) - d.y_center) / d.y_scale
+        return num.selection_log_pass(offset, p["person_sd"], np.full(len(offset), threshold), "gaussian",
+                                      sigma=p["sigma"])
 
     def _improve_sign(self) -> float:
         """-1 when a fall in the outcome is an improvement (risk), +1 when a rise is."""

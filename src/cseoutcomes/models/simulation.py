@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from cseoutcomes.models import _numeric as num
 
@@ -70,6 +69,57 @@ def draw_prior(model: ChangeModel, design: Design, rng: np.random.Generator) -> 
     return out
 
 
+MAX_SCREEN_ROUNDS = 10_000
+
+
+def _screened_referrals(params: dict[str, np.ndarray], design: Design,
+                        rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Referrals drawn from the referral population until they pass the screen (the model's selection).
+
+    Each young person taken on is a referral whose intercept ``u ~ N(0, person_sd^2)`` and referral
+    assessment were drawn, again and again, until the assessment passed the screen: so those taken
+    on have higher intercepts than the population, and their referral assessments are biased up on
+    top. Returns the parameters with those intercepts and the referral outcomes (codes, or
+    standardised values for continuous outcomes), in the order of the referral rows.
+    """
+    from cseoutcomes.errors import ModelError
+
+    params = dict(params)
+    rows = np.flatnonzero(design.selected)
+    people = design.person[rows]
+    sd = float(params["person_sd"])
+    batch = {k: np.asarray(v)[None, ...] for k, v in params.items()}
+    own = np.asarray(params["person_intercept"], dtype=float)
+    offset = num.linear_predictor(batch, design, rows=rows)[0] - own[people]
+    u = np.empty(len(rows))
+    y = np.empty(len(rows), dtype=np.int64 if design.family == "ordinal" else float)
+    todo = np.arange(len(rows))
+    for _ in range(MAX_SCREEN_ROUNDS):
+        draw = rng.normal(0.0, sd, len(todo))
+        eta = offset[todo] + draw
+        if design.family == "ordinal":
+            cand = num.ordinal_sample(eta, np.asarray(params["cutpoints"]), rng)
+            passed = cand >= int(design.selection)
+        else:
+            sigma = float(params["sigma"])
+            noise = rng.standard_t(float(params["nu"]), len(todo)) if design.family == "student_t" else \
+                rng.standard_normal(len(todo))
+            cand = eta + sigma * noise
+            passed = cand >= (float(design.selection) - design.y_center) / design.y_scale
+        u[todo[passed]], y[todo[passed]] = draw[passed], cand[passed]
+        todo = todo[~passed]
+        if not len(todo):
+            break
+    else:
+        raise ModelError(f"{len(todo)} referrals did not pass the screen in {MAX_SCREEN_ROUNDS:,} tries: these "
+                         "parameters let almost no one through", where="selection",
+                         hint="check the threshold and the parameters (or the priors) against the referral scores")
+    own = own.copy()
+    own[people] = u
+    params["person_intercept"] = own
+    return params, y
+
+
 def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, np.ndarray] | None = None, *,
                       seed: int | np.random.Generator | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Replace the outcome of ``data`` by draws from the model.
@@ -93,7 +143,10 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
     (table, params)
         ``table`` is ``data`` with the outcome column (e.g. ``total_band``,
         ``total`` or the item) holding simulated values: category codes for
-        ordinal outcomes, numbers otherwise. With a joint drop-out model the
+        ordinal outcomes, numbers otherwise. With a referral selection, the
+        young people taken on are drawn from the referral population until
+        their referral assessment passes the screen, so ``params`` comes back
+        with their (higher) intercepts. With a joint drop-out model the
         closure reason and date columns are simulated too, and assessments
         after a simulated closure are removed (the table is then shorter).
         ``params`` are the values used.
@@ -104,30 +157,25 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
     design = build_design(model, data, require_outcome=False)
     if params is None:
         params = draw_prior(model, design, rng)
+    sel = design.selected if design.selection is not None else np.zeros(design.n, bool)
+    referral_y = None
+    if sel.any():
+        params, referral_y = _screened_referrals(params, design, rng)
     batch = {k: np.asarray(v)[None, ...] for k, v in params.items()}
     eta = num.linear_predictor(batch, design)[0]
     out = data.copy()
-    sel = design.selected if design.selection is not None else np.zeros(design.n, bool)
     if design.family == "ordinal":
-        cut = np.asarray(params["cutpoints"])
-        y = num.ordinal_sample(eta, cut, rng)
-        if sel.any():  # referral assessments drawn given that they passed the screen: latent > c_{m-1}
-            low = expit(cut[int(design.selection) - 1] - eta[sel])
-            u = rng.uniform(low, 1.0)
-            latent = eta[sel] + np.log(u) - np.log1p(-u)
-            y[sel] = np.searchsorted(cut, latent, side="left")
+        y = num.ordinal_sample(eta, np.asarray(params["cutpoints"]), rng)
+        if referral_y is not None:
+            y[sel] = referral_y
         values = np.asarray(design.categories, dtype=object)[y]
     else:
         sigma = float(params["sigma"])
         noise = rng.standard_t(float(params["nu"]), design.n) if design.family == "student_t" else \
             rng.standard_normal(design.n)
-        if sel.any():
-            from scipy import stats
-
-            threshold = (float(design.selection) - design.y_center) / design.y_scale
-            lower = (threshold - eta[sel]) / sigma
-            noise[sel] = stats.truncnorm.rvs(lower, np.inf, random_state=rng)
         values = design.y_center + design.y_scale * (eta + sigma * noise)
+        if referral_y is not None:
+            values[sel] = design.y_center + design.y_scale * referral_y
     column = np.full(len(out), None, dtype=object) if design.family == "ordinal" else np.full(len(out), np.nan)
     keep = np.isin(np.asarray(out.index), design.rows) if len(design.excluded) else np.ones(len(out), bool)
     column[keep] = values
