@@ -274,12 +274,13 @@ def test_selection_pass_probability_matches_adaptive_quadrature():
     offsets = np.array([[-2.0, -0.5, 0.0, 1.0, 2.5]])
     for sd, c in [(0.5, 0.3), (1.0, -1.0), (2.0, 1.2), (3.0, 0.0)]:
         got = num.selection_log_pass(offsets, np.array([sd]), np.array([c]), "ordinal")[0]
-        ref = [np.log(integrate.quad(lambda u, a=a: stats.norm.pdf(u, 0, sd) * expit(a + u - c), -40, 40,
+        ref = [np.log(integrate.quad(lambda u, a=a, sd=sd, c=c: stats.norm.pdf(u, 0, sd) * expit(a + u - c), -40, 40,
                                      epsabs=1e-13, limit=200)[0]) for a in offsets[0]]
         np.testing.assert_allclose(got, ref, atol=3e-4)
         one = num.selection_log_pass(np.zeros((1, 1)), np.array([sd]), np.array([c]), "ordinal", nodes=64)
         assert one[0, 0] == pytest.approx(np.log(integrate.quad(
-            lambda u: stats.norm.pdf(u, 0, sd) * expit(u - c), -40, 40, epsabs=1e-13, limit=200)[0]), abs=1e-6)
+            lambda u, sd=sd, c=c: stats.norm.pdf(u, 0, sd) * expit(u - c), -40, 40, epsabs=1e-13, limit=200)[0]),
+            abs=1e-6)
     # gaussian: y = offset + u + e, u ~ N(0, sd^2), e ~ N(0, sigma^2); P(y >= thr) by quadrature over u
     got = num.selection_log_pass(offsets, np.array([0.8]), np.array([0.4]), "gaussian", sigma=np.array([0.6]))[0]
     ref = [np.log(integrate.quad(lambda u, a=a: stats.norm.pdf(u, 0, 0.8) * stats.norm.sf(0.4, a + u, 0.6),
