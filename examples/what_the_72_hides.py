@@ -269,6 +269,8 @@ def summarise(out: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--first-rep", type=int, default=0,
+                        help="number of the first replication (a benchmark uses ones the study has not run)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -290,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown variant {unknown[0]!r} (choose from {', '.join(VARIANTS)})")
     if not args.summarise_only:
         todo = []  # replication by replication, scenarios interleaved, so partial results stay balanced
-        for r in range(args.reps):
+        for r in range(args.first_rep, args.first_rep + args.reps):
             for s in scenarios:
                 path = args.out / s / f"rep{r:04d}.json"
                 done = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

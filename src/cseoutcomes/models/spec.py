@@ -161,9 +161,11 @@ class Selection(_Frozen):
 
     Young people are taken on when their *observed* risk is high, so the referral
     assessment is biased upwards and part of any later fall is regression to the
-    mean, not change. With a selection the referral assessment's likelihood is
-    conditioned on having passed the threshold (a truncated likelihood), which
-    removes that bias from the estimated change.
+    mean, not change. With a selection, referrals are modelled as coming from a
+    population with normal intercepts and taken on when their observed referral
+    assessment passes; the likelihood of those taken on is divided by the
+    probability of passing over that population, which removes the bias from
+    the estimated change (docs/models.md, "Referral selection").
 
     Attributes
     ----------
