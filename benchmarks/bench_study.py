@@ -1,21 +1,24 @@
-"""Wall time of the simulation study "What the 72% hides": do 200 replications fit in 2 hours on 2 cores?
+"""Per-fit time of the simulation study "What the 72% hides": do 200 replications fit in 2 hours on 2 cores?
 
-Runs the study itself (``examples/what_the_72_hides.py``: the three scenarios ``mar``,
-``mnar`` and ``selection``, every main estimator, two replications at once) for
-``N_REPS`` replications per scenario into a temporary folder, and measures:
+The study (``examples/what_the_72_hides.py``) fits, for each replication of the
+three scenarios ``mar``, ``mnar`` and ``selection``, every main estimator: 7 fits
+(2 chains x 500 draws after 300 warm-up, chains one after the other), two
+replications at once on a 2-core machine. This measures, in two processes at
+once as the study runs:
 
-* the wall time of that run, from the command line to the summary table;
-* per replication set (one replication of each scenario): the median seconds of
-  each model fit, compilation excluded (median over the fits), and the seconds
-  spent simulating the programme and computing the truths and naive figures;
-* the compilation paid once per worker process and model (first fit minus the
-  median), which a long run pays once.
+* per scenario and model, the seconds of a fit once its model is compiled (the
+  median of ``N_FITS`` fits with new seeds, after one fit that compiles);
+* the seconds that compile cost (the first fit minus the median);
+* per replication set, the seconds spent simulating the programmes and computing
+  the truths and naive figures.
 
 Projected wall time for 200 replications per scenario on 2 cores:
-``(200 * per-set seconds) / 2 + compilation``; the same formula for ``N_REPS``
-is set beside the measured wall time to check it. Peer, in the same run: the
-joint drop-out fit sampled by PyMC's own NUTS against nutpie (the default), the
-same model, data, warm-up and draws, each in a fresh process.
+``200 * (fits + other) / 2 + compilation``, where compilation is paid once per
+process for every model and size of programme (buckets of 64 young people) the
+process meets: ``STRUCTURES`` per process, measured from the study's programmes.
+Peer, in the same run: the joint drop-out fit sampled by PyMC's own NUTS against
+nutpie (the default), the same model, data, warm-up and draws, each in a fresh
+process.
 
     python benchmarks/bench_study.py      # -> results/study.md (about 10 minutes)
 """
@@ -28,7 +31,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -36,18 +38,70 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
-N_REPS = 6
-REPS_FIRST = 500  # replication numbers not in the committed study, so nothing is reused
+N_FITS = 3
+REPS_FIRST = 500  # replication numbers the committed study has not used
 TARGET = 200
 SCENARIOS = ("mar", "mnar", "selection")
 
 
-def overhead() -> dict:
-    """Seconds per replication set outside the fits: simulate, truths, naive share (one process)."""
+def _study():
     sys.path.insert(0, str(ROOT / "examples"))
+    return __import__("what_the_72_hides")
+
+
+def fits(worker: int) -> dict:
+    """Per scenario and main model: the compiling fit and N_FITS fits after it (one programme each)."""
+    from cseoutcomes.models import ChangeModel, Dropout, Selection
     from cseoutcomes.simulate import hub_and_spoke
 
-    study = __import__("what_the_72_hides")
+    study = _study()
+    base = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
+                       groups={"service": "service", "worker": "worker"})
+    out: dict[str, dict] = {}
+    for scenario in SCENARIOS:
+        seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + REPS_FIRST + worker
+        sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
+        for name in study.SCENARIO_VARIANTS[scenario]:
+            if name not in study.MAIN_VARIANTS:
+                continue
+            opts = study.VARIANTS[name]
+            model = base.model_copy(update={"selection": Selection(at_least="moderate") if opts.get("selection")
+                                            else None, "dropout": Dropout() if opts.get("dropout") else None})
+            times = []
+            for k in range(N_FITS + 1):
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit = model.fit(sim.assessments, draws=500, seed=k, progress=False, cores=1)
+                    fit.share_lower_at_closure()
+                    fit.regression_to_the_mean()
+                times.append(time.perf_counter() - start)
+            out[f"{scenario}/{name}"] = {"first": times[0], "later": times[1:]}
+    return out
+
+
+def structures() -> dict:
+    """Distinct (model, size bucket) pairs over the committed study's programmes: what a process compiles."""
+    from cseoutcomes.models._pymc import PEOPLE_BUCKET
+
+    study = _study()
+    seen = set()
+    for path in (ROOT / "examples" / "results" / "what_the_72_hides").glob("*/rep*.json"):
+        r = json.loads(path.read_text())
+        if r["scenario"] not in SCENARIOS:
+            continue
+        bucket = -(-r["n_people"] // PEOPLE_BUCKET)
+        for name in study.SCENARIO_VARIANTS[r["scenario"]]:
+            if name in study.MAIN_VARIANTS:  # a name is one model in every scenario
+                seen.add((name, bucket))
+    return {"n": len(seen)}
+
+
+def overhead() -> dict:
+    """Seconds per replication set outside the fits: simulate, truths, naive share (one process)."""
+    from cseoutcomes.simulate import hub_and_spoke
+
+    study = _study()
     secs = []
     for rep in range(REPS_FIRST, REPS_FIRST + 3):
         start = time.perf_counter()
@@ -86,45 +140,37 @@ def main() -> None:
 
     import cseoutcomes
 
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "study"
-        cmd = [sys.executable, str(ROOT / "examples" / "what_the_72_hides.py"), "--reps", str(N_REPS),
-               "--scenarios", ",".join(SCENARIOS), "--jobs", "2", "--out", str(out), "--first-rep",
-               str(REPS_FIRST)]
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-        wall = time.perf_counter() - start
-        records = [json.loads(p.read_text()) for p in sorted(out.glob("*/rep*.json"))]
-    fits: dict[str, list[float]] = {}
-    per_scenario: dict[str, list[str]] = {}
-    for r in records:
-        per_scenario[r["scenario"]] = list(r["estimates"])
-        for name, e in r["estimates"].items():
-            fits.setdefault(name, []).append(e["seconds"])
-    median = {name: statistics.median(v) for name, v in fits.items()}
-    # compilation: what the first fits of each model cost beyond the median, shared by the two workers
-    compile_s = sum(sum(sorted(v, reverse=True)[:2]) - 2 * median[name] for name, v in fits.items()) / 2
-    fit_per_set = sum(median[name] for names in per_scenario.values() for name in names)
+    procs = [subprocess.Popen([sys.executable, __file__, "fits", str(w)], stdout=subprocess.PIPE, text=True)
+             for w in (0, 1)]  # two at once, as the study runs
+    results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    if any(p.returncode for p in procs):
+        raise SystemExit("a benchmark process failed")
+    names = list(results[0])
+    later = {n: statistics.median([t for r in results for t in r[n]["later"]]) for n in names}
+    compile_each = statistics.median([r[n]["first"] - later[n] for r in results for n in names])
+    fit_per_set = sum(later.values())
     other = run_child(__file__, "overhead")["seconds"]
-    per_set = fit_per_set + other
-    projected_n = N_REPS * per_set / 2 + compile_s
-    projected = TARGET * per_set / 2 + compile_s
+    n_struct = run_child(__file__, "structures")["n"]
+    compile_s = n_struct * compile_each  # each process compiles each structure once; the two run side by side
+    projected = TARGET * (fit_per_set + other) / 2 + compile_s
     nut = run_child(__file__, "peer", "nutpie")
     ref = run_child(__file__, "peer", "pymc")
-    lines = ["# Wall time of the simulation study (issue 6's time bar)", "",
-             f"`examples/what_the_72_hides.py --scenarios {','.join(SCENARIOS)} --jobs 2` for {N_REPS} replications "
-             "per scenario (every main estimator; 2 chains x 500 draws after 300 warm-up, chains one after the "
-             "other, two replications at once) on this 2-core machine.", "",
-             "| model | fits | median seconds per fit (compiled model reused) |", "| --- | ---: | ---: |",
-             *[f"| {name} | {len(v)} | {median[name]:.1f} |" for name, v in fits.items()], "",
-             "| quantity | seconds |", "| --- | ---: |",
-             f"| fitting, one replication of each scenario (sum of medians) | {fit_per_set:.1f} |",
+    lines = ["# Per-fit time of the simulation study (issue 6's time bar)", "",
+             "Every main estimator of `examples/what_the_72_hides.py` on one programme per scenario and process, "
+             f"two processes at once on this 2-core machine; 2 chains x 500 draws after 300 warm-up, chains one "
+             f"after the other; each time includes the share at closure and regression to the mean; median of "
+             f"{N_FITS} fits per process after the one that compiles.", "",
+             "| scenario / model | seconds per fit (compiled) | first fit, compiling (s) |", "| --- | ---: | ---: |",
+             *[f"| {n} | {later[n]:.1f} | {statistics.mean(r[n]['first'] for r in results):.1f} |" for n in names],
+             "", "| quantity | seconds |", "| --- | ---: |",
+             f"| fitting, one replication of each scenario | {fit_per_set:.1f} |",
              f"| simulating, truths and naive figures, one replication of each scenario | {other:.1f} |",
-             f"| compilation, paid once per worker and model (wall) | {compile_s:.0f} |",
-             f"| measured wall time for {N_REPS} replications per scenario | {wall:.0f} |",
-             f"| projected by the formula for {N_REPS} | {projected_n:.0f} |",
-             f"| **projected for {TARGET} replications per scenario** | **{projected:.0f} ({projected / 3600:.2f} h)** |",
-             "", f"Projection: {TARGET} x {per_set:.1f} s / 2 processes + {compile_s:.0f} s of compilation.", "",
+             f"| compiling, per model and size of programme (median) | {compile_each:.1f} |",
+             f"| models x sizes a process meets in the study ({TARGET} replications) | {n_struct} |",
+             f"| **projected wall time for {TARGET} replications per scenario** | **{projected:.0f} "
+             f"({projected / 3600:.2f} h)** |", "",
+             f"Projection: {TARGET} x ({fit_per_set:.1f} + {other:.1f}) s / 2 processes + {n_struct} x "
+             f"{compile_each:.1f} s of compiling.", "",
              "Peer (same run, fresh processes, the joint drop-out model on one `mnar` programme, 2 chains x 500 "
              "draws after 300 warm-up, one core):", "",
              "| sampler | seconds | share at closure | min bulk ESS |", "| --- | ---: | ---: | ---: |",
@@ -138,7 +184,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "overhead":
+    if len(sys.argv) > 1 and sys.argv[1] == "fits":
+        print(json.dumps(fits(int(sys.argv[2]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "structures":
+        print(json.dumps(structures()))
+    elif len(sys.argv) > 1 and sys.argv[1] == "overhead":
         print(json.dumps(overhead()))
     elif len(sys.argv) > 1 and sys.argv[1] == "peer":
         print(json.dumps(peer(sys.argv[2])))

@@ -99,7 +99,7 @@ SCENARIO_VARIANTS = {
     "selection": ("model_mar", "model_selection", "model_selection_joint", "model_selection_joint_trend",
                   "model_selection_joint_slopes"),
     "mnar_iid": ("model_joint",),
-    "mnar_latent": ("model_joint",),
+    "mnar_latent": ("model_joint", "model_joint_slopes"),
     "selection_latent": ("model_selection_joint",),
 }
 
