@@ -41,12 +41,14 @@ ROOT = Path(__file__).resolve().parents[1]
 N_FITS = 3
 REPS_FIRST = 500  # replication numbers the committed study has not used
 TARGET = 200
-SCENARIOS = ("mar", "mnar", "selection")
 
 
 def _study():
     sys.path.insert(0, str(ROOT / "examples"))
     return __import__("what_the_72_hides")
+
+
+SCENARIOS = _study().MAIN_SCENARIOS
 
 
 def fits(worker: int) -> dict:

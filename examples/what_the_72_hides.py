@@ -111,6 +111,8 @@ def latent_measurement(sim, scenario: str, seed: int):
     """
     import pandas as pd
 
+    from cseoutcomes.simulate import naive_share_lower
+
     rng = np.random.default_rng([seed, 7])
     spec = LATENT_MEASUREMENT
     cut = np.asarray(spec["cutpoints"])
@@ -135,10 +137,8 @@ def latent_measurement(sim, scenario: str, seed: int):
     at_ref = (people["intercept"].to_numpy()[:, None] > cut[None, :]).sum(1)
     at_close = (people["latent_at_closure"].to_numpy()[:, None] > cut[None, :]).sum(1)
     truth = float((at_close < at_ref)[closed].mean())
-    frame = pd.DataFrame({"p": table["person_id"], "occ": table["occasion"], "band": band,
-                          "closed": table["closure_reason"].ne("")}).sort_values(["p", "occ"])
-    g = frame[frame["closed"]].groupby("p")["band"]
-    naive = float((g.last() < g.first()).mean())
+    closed_rows = table["closure_reason"].ne("").to_numpy()
+    naive = naive_share_lower(table["person_id"][closed_rows], table["occasion"][closed_rows], band[closed_rows])
     return table, truth, naive
 
 

@@ -228,3 +228,13 @@ def test_import_stays_light():
     src = Path(cseoutcomes.simulate.__file__).read_text(encoding="utf-8")
     for banned in ("import scipy", "import pymc", "import matplotlib", "from scipy", "from pymc"):
         assert banned not in src
+
+
+def test_naive_share_lower_compares_the_last_band_with_the_first_by_occasion():
+    """A hand-worked example: A falls 2 -> 1, B stays at 1, C goes 3 -> 2 -> 3 (rows out of order): 1 of 3."""
+    from cseoutcomes.simulate import naive_share_lower
+
+    person = ["C", "A", "B", "C", "A", "B", "C"]
+    occasion = [2, 1, 0, 0, 0, 1, 1]
+    band = [3, 1, 1, 3, 2, 1, 2]
+    assert naive_share_lower(person, occasion, band) == pytest.approx(1 / 3)

@@ -45,13 +45,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CLOSURE_REASONS", "Programme", "SimulatedProgramme", "hub_and_spoke"]
+__all__ = ["CLOSURE_REASONS", "Programme", "SimulatedProgramme", "hub_and_spoke", "naive_share_lower"]
 
 #: closure reasons the simulator produces (all accepted by ``cseoutcomes.validate``)
 CLOSURE_REASONS = ("risk_reduced", "not_engaging", "not_contactable", "moved_away", "transferred")
@@ -369,11 +370,7 @@ class SimulatedProgramme:
         if sub.empty:
             return float("nan")
         bands = _score(sub, _RISK, scores=[score])[f"{score}_band"].cat.codes
-        frame = pd.DataFrame({"p": sub["person_id"].to_numpy(), "occ": sub["occasion"].to_numpy(),
-                              "band": bands.to_numpy()}).sort_values(["p", "occ"])
-        g = frame.groupby("p")["band"]
-        first, last = g.first(), g.last()
-        return float((last < first).mean())
+        return naive_share_lower(sub["person_id"], sub["occasion"], bands)
 
     def lower_at_closure(self, definition: str = "expected_score") -> pd.Series:
         """Whether each young person closed in the window was truly in a lower risk band at closure.
@@ -419,6 +416,16 @@ class SimulatedProgramme:
         return (f"<SimulatedProgramme seed={self.truth['seed']}: {p.n_hubs} hubs, {p.n_workers} workers, "
                 f"{p.n_areas} areas; {len(people):,} young people, {closed:,} closed by {p.end}; "
                 f"{len(self.assessments):,} risk assessments, {len(self.ladder):,} ladder ratings>")
+
+
+def naive_share_lower(person: Sequence, occasion: Sequence, band: Sequence) -> float:
+    """Share of young people whose band at their last assessment (by ``occasion``) is below their first.
+
+    The seed's headline computed the usual way; give it the closed cases' assessments only.
+    """
+    frame = pd.DataFrame({"p": np.asarray(person), "occ": np.asarray(occasion), "band": np.asarray(band)})
+    g = frame.sort_values(["p", "occ"]).groupby("p")["band"]
+    return float((g.last() < g.first()).mean())
 
 
 def hub_and_spoke(seed: int = 0, **overrides: Any) -> SimulatedProgramme:
@@ -610,16 +617,23 @@ class _Simulation:
         sd = p.rater_sd if rater_sd is None else rater_sd
         nodes, weights = np.polynomial.hermite_e.hermegauss(21)
         weights = weights / weights.sum()
-        # recency: current w.p. p_current, else 1..12 months uniform
-        past_le6 = 6 / 12
-        moderate_eff = p.p_current + (1 - p.p_current) * past_le6
-        significant_eff = 5 * (p.p_current + (1 - p.p_current) * past_le6) + 1 * (1 - p.p_current) * (6 / 12)
-        eff = np.where(self.vuln, 1.0, np.where(self.sections == "moderate", moderate_eff, significant_eff))
+        full, p_full, older = self._confirmed_points()
+        eff = full * p_full + older * (1 - p_full)
         total = np.zeros(len(eta))
         for z, wq in zip(nodes, weights, strict=True):
             prob = self.item_probabilities(eta, trend_change, vuln, np.full(len(eta), sd * z))
             total += wq * (prob * (1 - p.p_possible_if_present)) @ eff
         return total
+
+    def _confirmed_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Points of each confirmed indicator: ``full`` when current or 1..6 months ago (probability
+        ``p_full``; recency is current with p_current, else uniform on 1..12 months), else ``older`` (a
+        significant indicator keeps 1 point up to 12 months, a moderate one none; vulnerabilities are
+        always current). As :meth:`score_codes` scores them."""
+        p = self.p
+        sig = self.sections == "significant"
+        recent = p.p_current + (1 - p.p_current) * 6 / 12
+        return np.where(sig, 5, 1), np.where(self.vuln, 1.0, recent), np.where(sig, 1, 0)
 
     def band_probabilities(self, eta: np.ndarray, trend_change: np.ndarray, vuln: np.ndarray,
                            nodes: int = 40) -> np.ndarray:
@@ -636,11 +650,7 @@ class _Simulation:
         """
         p, n = self.p, len(eta)
         q_yes = (1 - p.p_possible_if_present) * (1 - p.p_unknown_review)
-        recent = p.p_current + (1 - p.p_current) * 6 / 12  # current, or 1..6 of 1..12 months ago
-        sig = self.sections == "significant"
-        full = np.where(sig, 5, 1)
-        p_full = np.where(self.vuln, 1.0, recent)
-        older = np.where(sig, 1, 0)
+        full, p_full, older = self._confirmed_points()
         top = int(full.sum())
         sd = float(np.hypot(p.occasion_sd, p.rater_sd))
         z, w = np.polynomial.hermite_e.hermegauss(nodes)

@@ -101,10 +101,7 @@ def _screened_referrals(params: dict[str, np.ndarray], design: Design,
             cand = num.ordinal_sample(eta, np.asarray(params["cutpoints"]), rng)
             passed = cand >= int(design.selection)
         else:
-            sigma = float(params["sigma"])
-            noise = rng.standard_t(float(params["nu"]), len(todo)) if design.family == "student_t" else \
-                rng.standard_normal(len(todo))
-            cand = eta + sigma * noise
+            cand = eta + float(params["sigma"]) * rng.standard_normal(len(todo))  # gaussian: the spec refuses t
             passed = cand >= (float(design.selection) - design.y_center) / design.y_scale
         u[todo[passed]], y[todo[passed]] = draw[passed], cand[passed]
         todo = todo[~passed]
