@@ -8,6 +8,8 @@ With ``--full``: the default programme's design (806 young people, 3,105
 assessments) and the model with service and worker slopes.
 With ``--dropout``: the joint drop-out model (closure reason and date simulated
 from each reason's hazard too, assessments after a simulated closure removed).
+With ``--knots 3,12``: the joint drop-out model with a piecewise baseline hazard
+stepping at those months since referral (``Dropout(baseline_knots=...)``).
 With ``--selection``: referral selection at "moderate" (each young person drawn
 from the referral population until their referral band passes the screen).
 Replications are kept under ``--out`` and skipped on a rerun.
@@ -17,6 +19,7 @@ Replications are kept under ``--out`` and skipped on a rerun.
     python examples/sbc_change_model.py --dropout --reps 200 --jobs 2
     python examples/sbc_change_model.py --dropout --target-accept 0.95 --reps 200 --jobs 2
     python examples/sbc_change_model.py --selection --reps 200 --jobs 2
+    python examples/sbc_change_model.py --knots 3,12 --reps 200 --jobs 2
 """
 
 from __future__ import annotations
@@ -37,13 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="the default programme's design, worker slopes too")
     parser.add_argument("--dropout", action="store_true", help="the joint drop-out model")
     parser.add_argument("--selection", action="store_true", help="referral selection at 'moderate'")
+    parser.add_argument("--knots", default="",
+                        help="joint drop-out model with a piecewise baseline stepping at these months, e.g. 3,12")
     parser.add_argument("--target-accept", type=float, default=None,
                         help="NUTS target acceptance (smaller steps, fewer divergences); default the sampler's")
     args = parser.parse_args(argv)
+    try:
+        knots = tuple(float(k) for k in args.knots.split(",") if k.strip())
+    except ValueError:
+        parser.error(f"--knots {args.knots!r} is not a comma-separated list of months")
+    args.dropout = args.dropout or bool(knots)
     if args.out is None:
         ta = f"_ta{round(args.target_accept * 100)}" if args.target_accept else ""
         args.out = HERE / "results" / ("sbc_change_model" + "_full" * args.full + "_dropout" * args.dropout
-                                       + "_selection" * args.selection + ta)
+                                       + "_knots" * bool(knots) + "_selection" * args.selection + ta)
 
     from cseoutcomes.models import ChangeModel, Dropout, Selection
     from cseoutcomes.models.calibration import sbc
@@ -54,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                               "closure_date"]]
     groups = {"service": "service", "worker": "worker"} if args.full else {"service": "service"}
     model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups=groups,
-                        dropout=Dropout() if args.dropout else None,
+                        dropout=Dropout(baseline_knots=knots) if args.dropout else None,
                         selection=Selection(at_least="moderate") if args.selection else None)
     where = "hub_and_spoke(seed=0)" if args.full else "hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)"
     extra = {"target_accept": args.target_accept} if args.target_accept else {}
@@ -79,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
               f"max R-hat > 1.01 in {int((diag['max_rhat'] > 1.01).sum())}; median fit time "
               f"{diag['seconds'].median():.1f} s.", "",
               f"Command: `python examples/sbc_change_model.py {'--full ' if args.full else ''}"
-              f"{'--dropout ' if args.dropout else ''}{'--selection ' if args.selection else ''}"
+              f"{'--dropout ' if args.dropout and not knots else ''}{f'--knots {args.knots} ' if knots else ''}"
+              f"{'--selection ' if args.selection else ''}"
               f"{f'--target-accept {args.target_accept} ' if args.target_accept else ''}--reps {args.reps} "
               f"--jobs {args.jobs}` (resumes)."]
     text = "\n".join(lines) + "\n"

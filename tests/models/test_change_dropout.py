@@ -10,6 +10,7 @@ against the NumPy likelihood; recovery of known hazards by a fit (slow).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -61,6 +62,23 @@ def test_cumulative_hazard_is_the_integral_of_the_hazard(a, b, eta0, slope, time
     peer, _ = integrate.quad(lambda u: np.exp(a + trend * (u - centre) + b * (eta0 + slope * u)), 0.0, time,
                              epsabs=1e-13, epsrel=1e-11)
     ours = float(num.closure_cumulative_hazard(a, b, eta0, slope, time, trend, centre))
+    assert ours == pytest.approx(peer, rel=1e-8, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rates=st.lists(finite, min_size=3, max_size=3), b=finite, eta0=finite, slope=st.floats(-1, 1),
+       time=st.floats(0, 40), trend=st.one_of(st.just(0.0), st.floats(-0.3, 0.3)),
+       knots=st.lists(st.floats(0.1, 30), min_size=2, max_size=2, unique=True).map(sorted))
+def test_piecewise_cumulative_hazard_is_the_integral_of_the_hazard(rates, b, eta0, slope, time, trend, knots):
+    """Baseline knots (Dropout(baseline_knots=...)): the log rate steps at each knot; against scipy.integrate.quad
+    over each period (the integrand jumps at the knots, so quad gets them as break points)."""
+    def hazard(u):
+        return np.exp(rates[int(np.searchsorted(knots, u, side="right"))] + trend * (u - 2.0) + b * (eta0 + slope * u))
+
+    edges = [0.0, *(k for k in knots if k < time), time]
+    peer = sum(integrate.quad(hazard, lo, hi, epsabs=1e-13, epsrel=1e-11)[0] for lo, hi in itertools.pairwise(edges))
+    ours = float(num.closure_cumulative_hazard(rates[0], b, eta0, slope, time, trend, 2.0, tuple(knots),
+                                               np.asarray(rates[1:])))
     assert ours == pytest.approx(peer, rel=1e-8, abs=1e-12)
 
 
@@ -116,12 +134,38 @@ def test_closure_times_follow_the_competing_hazards():
     assert stats.kstest(t, lambda x: cdf_trend(np.atleast_1d(x))).pvalue > 0.01
 
 
-@pytest.mark.parametrize("time_trend", [False, True])
-def test_the_pymc_graph_matches_the_numpy_likelihood(small, time_trend):
+def test_closure_times_follow_piecewise_competing_hazards():
+    """With baseline knots: P(T <= t) = 1 - exp(-sum_r H_r(t)) (KS test), and no closure for a reason whose rate
+    is nil in a period (a planned closure impossible before the first review) falls in that period."""
+    rng = np.random.default_rng(12)
+    n = 20000
+    knots = (0.25, 1.0)
+    a = np.array([-30.0, -1.0])  # reason 0 cannot happen before the first knot
+    later = np.array([[0.5, 1.2], [-1.5, -0.5]])
+    b = np.array([0.4, -0.6])
+    eta0, slope = np.full(n, 0.3), np.full(n, -0.8)
+    t, reason = closure_times(a, b, eta0, slope, rng, None, 0.0, knots, later)
+
+    def cdf(x):
+        H = num.closure_cumulative_hazard(a[None, :], b[None, :], 0.3, -0.8, np.asarray(x)[:, None], 0.0, 0.0,
+                                          knots, later[None, :, :])
+        return 1 - np.exp(-H.sum(1))
+
+    never = 1 - cdf(np.array([1e6]))[0]
+    finite_t = t[np.isfinite(t)]
+    assert np.mean(np.isinf(t)) == pytest.approx(never, abs=4 * np.sqrt(never * (1 - never) / n) + 1e-3)
+    assert stats.kstest(finite_t, lambda x: cdf(np.atleast_1d(x)) / (1 - never)).pvalue > 0.01
+    assert not np.any((reason == 0) & (t < knots[0]))
+    assert np.sum((reason == 0) & (t >= knots[0])) > 1000
+
+
+@pytest.mark.parametrize(("time_trend", "knots"), [(False, ()), (True, ()), (False, (0.25, 1.0)),
+                                                   (True, (0.5,))])
+def test_the_pymc_graph_matches_the_numpy_likelihood(small, time_trend, knots):
     """The closure term of the PyMC model equals _numeric.closure_loglik at a random point (to rounding)."""
     from cseoutcomes.models._pymc import build_pymc_model
 
-    m = _joint(time_trend=time_trend).model_copy(update={"person_slopes": True})
+    m = _joint(time_trend=time_trend, baseline_knots=knots).model_copy(update={"person_slopes": True})
     d = build_design(m, small.assessments)
     model = build_pymc_model(m, d)
     rng = np.random.default_rng(1)
@@ -133,6 +177,8 @@ def test_the_pymc_graph_matches_the_numpy_likelihood(small, time_trend):
              "closure_rate": p["closure_rate"], "closure_effect": p["closure_effect"]}
     if time_trend:
         point["closure_trend"] = p["closure_trend"]
+    if knots:
+        point["closure_period_rate"] = p["closure_period_rate"]
     for level in ("service", "worker"):
         point[f"slope_sd_{level}_log__"] = np.log(p[f"slope_sd_{level}"])
         point[f"z_slope_{level}"] = p[f"slope_{level}"] / p[f"slope_sd_{level}"]
@@ -144,10 +190,12 @@ def test_the_pymc_graph_matches_the_numpy_likelihood(small, time_trend):
     eta0, slope = num.closure_trajectories(batch, d)
     ours = num.closure_loglik(batch["closure_rate"], batch["closure_effect"], eta0, slope,
                               d.person_followup, d.person_event, batch.get("closure_trend"),
-                              num.closure_time_centre(d)).sum()
+                              num.closure_time_centre(d), knots, batch.get("closure_period_rate")).sum()
     assert float(graph) == pytest.approx(ours, rel=1e-10)
     assert ("closure_trend" in model.named_vars) == time_trend
-    assert m.describe().endswith("by reason ~ latent risk + time]") == time_trend
+    assert ("closure_period_rate" in model.named_vars) == bool(knots)
+    assert ("latent risk + time" in m.describe()) == time_trend
+    assert ("baseline steps at" in m.describe()) == bool(knots)
 
 
 # ------------------------------------------------------------------ the data it needs
@@ -363,11 +411,61 @@ def test_time_trend_is_recovered_and_reported(tmp_path):
     pd.testing.assert_frame_equal(load_fit(tmp_path / "trend.nc").closure_hazards(), hz)
 
 
-def test_padding_young_people_for_a_reused_compile_changes_no_likelihood(small):
+@pytest.mark.slow
+def test_piecewise_baseline_is_recovered_and_reported(tmp_path):
+    """Planned closures impossible before a first review at 3 months, then steady: a piecewise baseline.
+
+    Simulated with a known baseline of 0.005 closures a month before 3 months and 0.06 after (no
+    dependence on risk); the model with a knot at 3 months holds both rates in its intervals,
+    reports them one row per period with the closures counted in each, and keeps them on a
+    save/load round trip.
+    """
+    from cseoutcomes.models import load_fit
+
+    prog = hub_and_spoke(seed=9, n_hubs=4, n_areas=6, n_workers=10)
+    ids = prog.assessments[["person_id", "assessment_date", "worker", "service", "closure_reason", "closure_date"]]
+    ids = ids.assign(closure_reason=np.where(ids["closure_reason"] == "", "", "risk_reduced"))
+    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={},
+                        dropout=Dropout(reasons=("risk_reduced",), observation_end="2016-12-31",
+                                        baseline_knots=(3.0,)))
+    design = build_design(model, ids, require_outcome=False)
+    rng = np.random.default_rng(6)
+    truth = {"slope": np.asarray(-0.1), "person_sd": np.asarray(1.0),
+             "person_intercept": rng.standard_normal(len(design.person_labels)),
+             "cutpoints": np.array([-2.5, -1.0, 0.8]), "closure_rate": np.log(np.array([0.005])),
+             "closure_effect": np.array([0.0]), "closure_period_rate": np.log(np.array([[0.06]]))}
+    data, _ = simulate_outcomes(model, ids, truth, seed=rng)
+    fit = _fit(model, data)
+    hz = fit.closure_hazards()
+    assert list(hz.index) == [("risk_reduced", "0-3 months"), ("risk_reduced", "3+ months")]
+    for period, rate in (("0-3 months", 0.005 * 12), ("3+ months", 0.06 * 12)):
+        row = hz.loc[("risk_reduced", period)]
+        assert row["rate_lower"] < rate < row["rate_upper"], (period, row)
+    d = fit._design
+    assert hz["n_closures"].sum() == int((d.person_event >= 0).sum())
+    early = int(np.sum((d.person_event >= 0) & (d.person_followup < 3.0)))
+    assert hz.loc[("risk_reduced", "0-3 months"), "n_closures"] == early
+    assert "closure_period_rate[risk_reduced, from 3]" in fit.summary().index
+    fit.save(tmp_path / "pieces.nc")
+    pd.testing.assert_frame_equal(load_fit(tmp_path / "pieces.nc").closure_hazards(), hz)
+
+
+def test_baseline_knots_must_be_increasing_and_within_the_follow_up(small):
+    with pytest.raises(ValueError, match="positive, finite and increasing"):
+        Dropout(baseline_knots=(6.0, 3.0))
+    with pytest.raises(ValueError, match="positive, finite and increasing"):
+        Dropout(baseline_knots=(0.0,))
+    with pytest.raises(DataError, match="beyond every young person's follow-up") as err:
+        build_design(_joint(baseline_knots=(3.0, 600.0)), small.assessments)
+    assert err.value.where == "dropout.baseline_knots"
+
+
+@pytest.mark.parametrize("knots", [(), (2.0, 9.0)])
+def test_padding_young_people_for_a_reused_compile_changes_no_likelihood(small, knots):
     """A compiled model is reused for designs with up to n_people young people: padding adds nothing."""
     from cseoutcomes.models._pymc import build_pymc_model, data_arrays, padded_people
 
-    m = _joint().model_copy(update={"person_slopes": True})
+    m = _joint(baseline_knots=knots).model_copy(update={"person_slopes": True})
     d = build_design(m, small.assessments)
     P = len(d.person_labels)
     assert padded_people(d) == 128 and padded_people(d, bucket=1) == P

@@ -207,38 +207,73 @@ def exprel(x: np.ndarray) -> np.ndarray:
         return np.where(small, 1.0 + x / 2, np.expm1(safe) / safe)
 
 
-def closure_cumulative_hazard(log_rate, effect, eta0, slope, time, trend=0.0, time_centre=0.0) -> np.ndarray:
-    """Integral over [0, time] of exp(log_rate + trend * (u - time_centre) + effect * (eta0 + slope * u)) du.
+def closure_period_rates(log_rate, period_rate=None) -> np.ndarray:
+    """Each reason's log baseline rate in every period, shape ``log_rate.shape + (K,)``.
 
-    In closed form: exp(log_rate - trend * time_centre + effect * eta0) * time * exprel((effect * slope + trend)
-    * time). ``trend`` is the log hazard's change per time unit since referral (``Dropout(time_trend=True)``;
+    ``log_rate``: the first period's (``closure_rate``); ``period_rate``: the later periods' (shape
+    ``log_rate.shape + (K - 1,)``, ``closure_period_rate``), None with one period.
+    """
+    first = np.asarray(log_rate, dtype=float)[..., None]
+    if period_rate is None:
+        return first
+    return np.concatenate([first, np.asarray(period_rate, dtype=float)], axis=-1)
+
+
+def closure_period(time, knots=()) -> np.ndarray:
+    """Index of the baseline period holding each time (period k is [knot_k, knot_k+1), knot_0 = 0)."""
+    return np.searchsorted(np.asarray(knots, dtype=float), np.asarray(time, dtype=float), side="right")
+
+
+def closure_cumulative_hazard(log_rate, effect, eta0, slope, time, trend=0.0, time_centre=0.0, knots=(),
+                              period_rate=None) -> np.ndarray:
+    """Integral over [0, time] of exp(a(u) + trend * (u - time_centre) + effect * (eta0 + slope * u)) du.
+
+    ``a(u)`` is the baseline log rate: ``log_rate`` before the first of ``knots`` and
+    ``period_rate[..., j]`` from knot j on (``Dropout(baseline_knots=...)``; one period when
+    ``knots`` is empty). In closed form, period by period: with c = effect * slope + trend and
+    L_k = the part of [0, time] in period k, starting at t_k,
+    H = sum_k exp(a_k - trend * time_centre + effect * eta0 + c * t_k) * L_k * exprel(c * L_k).
+    ``trend`` is the log hazard's change per time unit since referral (``Dropout(time_trend=True)``;
     0 without it). Arrays broadcast.
     """
-    return (np.exp(log_rate - trend * time_centre + effect * eta0) * time
-            * exprel((effect * slope + trend) * time))
+    rates = closure_period_rates(log_rate, period_rate)
+    c = effect * slope + trend
+    base = effect * eta0 - trend * time_centre
+    starts = np.concatenate([[0.0], np.asarray(knots, dtype=float)])
+    ends = np.concatenate([starts[1:], [np.inf]])
+    total = 0.0
+    for k, (t0, t1) in enumerate(zip(starts, ends, strict=True)):
+        length = np.clip(np.asarray(time, dtype=float) - t0, 0.0, t1 - t0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            piece = np.exp(rates[..., k] + base + c * t0) * length * exprel(c * length)
+        total = total + np.where(length > 0, piece, 0.0)  # a period not reached adds nothing (no inf * 0)
+    return total
 
 
 def closure_loglik(log_rate: np.ndarray, effect: np.ndarray, eta0: np.ndarray, slope: np.ndarray,
                    followup: np.ndarray, event: np.ndarray, trend: np.ndarray | None = None,
-                   time_centre: float = 0.0) -> np.ndarray:
+                   time_centre: float = 0.0, knots=(), period_rate: np.ndarray | None = None) -> np.ndarray:
     """Log-likelihood of each young person's closure (shared-parameter drop-out model), shape (S, P).
 
-    Competing reasons r with hazards h_r(t) = exp(a_r + g_r * (t - m) + b_r * eta(t)), eta(t) = eta0 + slope * t
-    (centred, see :func:`closure_trajectories`; g_r = ``trend``, 0 when None, m = ``time_centre``):
-    log L = -sum_r H_r(T) + [closed] log h_e(T), where T is the follow-up and e the reason.
-    ``log_rate``/``effect``/``trend``: (S, R); ``eta0``/``slope``: (S, P); ``followup``/``event``: (P,),
-    event -1 = open.
+    Competing reasons r with hazards h_r(t) = exp(a_r(t) + g_r * (t - m) + b_r * eta(t)),
+    eta(t) = eta0 + slope * t (centred, see :func:`closure_trajectories`; g_r = ``trend``, 0 when None,
+    m = ``time_centre``; a_r(t) piecewise constant between ``knots``, see
+    :func:`closure_cumulative_hazard`): log L = -sum_r H_r(T) + [closed] log h_e(T), where T is the
+    follow-up and e the reason. ``log_rate``/``effect``/``trend``: (S, R); ``period_rate``: (S, R, K - 1);
+    ``eta0``/``slope``: (S, P); ``followup``/``event``: (P,), event -1 = open.
     """
     g = np.zeros_like(np.asarray(log_rate, dtype=float)) if trend is None else np.asarray(trend, dtype=float)
     a = np.asarray(log_rate)[:, None, :]
     b = np.asarray(effect)[:, None, :]
+    pr = None if period_rate is None else np.asarray(period_rate)[:, None, :, :]
     T = np.asarray(followup, dtype=float)
     H = closure_cumulative_hazard(a, b, eta0[..., None], slope[..., None], T[None, :, None], g[:, None, :],
-                                  time_centre)
+                                  time_centre, knots, pr)
     out = -H.sum(axis=-1)
     closed = np.flatnonzero(np.asarray(event) >= 0)
     r = np.asarray(event)[closed]
-    out[:, closed] += (log_rate[:, r] + g[:, r] * (T[closed] - time_centre)
+    rates = closure_period_rates(log_rate, period_rate)  # (S, R, K)
+    out[:, closed] += (rates[:, r, closure_period(T[closed], knots)] + g[:, r] * (T[closed] - time_centre)
                        + effect[:, r] * (eta0[:, closed] + slope[:, closed] * T[closed]))
     return out
 

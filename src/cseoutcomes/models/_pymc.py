@@ -75,6 +75,15 @@ def data_arrays(spec: ChangeModel, design: Design, n_people: int | None = None) 
                     "followup": np.r_[design.person_followup, np.zeros(pad)],
                     "censor": np.r_[design.person_censor, np.zeros(pad)],
                     "real_person": np.r_[np.ones(P), np.zeros(pad)], "event_onehot": onehot})
+        if design.closure_knots:  # piecewise baseline: time in each period, and the period of the follow-up's end
+            from cseoutcomes.models._numeric import closure_period
+
+            starts = np.r_[0.0, design.closure_knots]
+            ends = np.r_[design.closure_knots, np.inf]
+            length = np.clip(design.person_followup[:, None] - starts[None, :], 0.0, ends - starts)
+            out["closure_length"] = np.r_[length, np.zeros((pad, len(starts)))]
+            out["closure_period_idx"] = np.r_[closure_period(design.person_followup, design.closure_knots),
+                                              np.zeros(pad, np.int64)].astype(np.int64)
     return out
 
 
@@ -104,6 +113,8 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
         coords["covariate"] = list(design.x_names)
     if design.person_event is not None:
         coords["closure_reason"] = list(design.closure_reasons)
+        if design.closure_knots:
+            coords["closure_period"] = [f"from {k:g}" for k in design.closure_knots]
     with pm.Model(coords=coords) as m:
         data = {name: pm.Data(name, value) for name, value in arrays.items()}
         t = data["t"]
@@ -168,7 +179,9 @@ def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_s
     h_r(t) = exp(a_r + b_r * eta(t)) with eta(t) = eta0 + s * t linear in time since referral, so
     H_r(T) = exp(a_r + b_r * eta0) * T * exprel(b_r * s * T) (see ``_numeric.closure_loglik``, which this
     matches to rounding). With ``Dropout(time_trend=True)`` the log hazard has a term g_r * (t - m) too,
-    and k = (b_r * s + g_r) * T. ``a_r`` is stated per year in the priors and converted to the model's time unit.
+    and the exponent's rate is b_r * s + g_r. With ``Dropout(baseline_knots=...)`` a_r is piecewise
+    constant in time and H_r sums the closed form over the periods (time in each period is data).
+    ``a_r`` is stated per year in the priors and converted to the model's time unit.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -189,21 +202,50 @@ def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_s
     centre = (real * (eta0 + slope * data["censor"] / 2)).sum() / real.sum()
     pm.Deterministic("closure_centre", centre)
     eta0 = eta0 - centre
-    k = b[None, :] * (slope * T)[:, None]
-    log_base = a[None, :] + b[None, :] * eta0[:, None]
-    at_closure = a[None, :] + b[None, :] * (eta0 + slope * T)[:, None]
+    rate = b[None, :] * slope[:, None]  # growth of the log hazard per time unit, (P, R)
+    log_base = b[None, :] * eta0[:, None]
+    at_closure = b[None, :] * (eta0 + slope * T)[:, None]
     if spec.dropout.time_trend:  # log hazard linear in time since referral too, centred at the mid-window
         g = pm.Normal("closure_trend", pri.closure_trend.mu / per_year, pri.closure_trend.sigma / per_year,
                       dims="closure_reason")
         mid = (real * data["censor"]).sum() / real.sum() / 2
-        k = k + g[None, :] * T[:, None]
+        rate = rate + g[None, :]
         log_base = log_base - g[None, :] * mid
         at_closure = at_closure + g[None, :] * (T[:, None] - mid)
-    small = pt.lt(pt.abs(k), 1e-8)
-    safe = pt.switch(small, 1.0, k)  # no 0/0 in the branch not taken (its gradient would be NaN)
-    rel = pt.switch(small, 1.0 + k / 2, pt.expm1(safe) / safe)
-    H = pt.exp(log_base) * T[:, None] * rel
+    if design.closure_knots:
+        later = pm.Normal("closure_period_rate", pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma,
+                          dims=("closure_reason", "closure_period"))
+        rates = pt.concatenate([a[:, None], later], axis=1)  # (R, periods)
+        length = data["closure_length"]  # (P, periods): time spent in each period, data
+        # integral over period k of exp(c t): e^{c t_k} (e^{c L_k} - 1) / c. One expm1 per period: e^{c t_k} is
+        # the product of (1 + expm1(c L_j)) over the earlier periods, which a young person in period k has
+        # spent whole (one not reached has L_k = 0 and adds nothing, whatever the product). This form costs
+        # a third of evaluating exp and exprel in every period (same values; _numeric is the reference).
+        small = pt.lt(pt.abs(rate), 1e-8)
+        inv = 1.0 / pt.switch(small, 1.0, rate)
+        grown = 1.0  # e^{c t_k}
+        total = 0.0
+        for k in range(len(design.closure_knots) + 1):
+            L = length[:, k][:, None]
+            m = pt.expm1(rate * L)
+            part = pt.switch(small, L * (1.0 + rate * L / 2), m * inv)
+            total = total + pt.exp(rates[None, :, k]) * grown * part
+            grown = grown * (1.0 + m)
+        H = pt.exp(log_base) * total
+        at_closure = at_closure + rates[:, data["closure_period_idx"]].T
+    else:
+        H = pt.exp(a[None, :] + log_base) * T[:, None] * _exprel(rate * T[:, None])
+        at_closure = at_closure + a[None, :]
     pm.Potential("closure_loglik", (data["event_onehot"] * at_closure).sum() - H.sum())
+
+
+def _exprel(k):
+    """(exp(k) - 1) / k with its limit 1 at 0, safe for gradients (no 0/0 in the branch not taken)."""
+    import pytensor.tensor as pt
+
+    small = pt.lt(pt.abs(k), 1e-8)
+    safe = pt.switch(small, 1.0, k)
+    return pt.switch(small, 1.0 + k / 2, pt.expm1(safe) / safe)
 
 
 def _selection_potential(spec: ChangeModel, design: Design, data: dict, offset, person_sd, threshold,
@@ -298,6 +340,7 @@ def hyper_names(spec: ChangeModel, family: str) -> list[str]:
         names.append("beta")
     if spec.dropout is not None:
         names += ["closure_rate", "closure_effect"] + (["closure_trend"] if spec.dropout.time_trend else [])
+        names += ["closure_period_rate"] if spec.dropout.baseline_knots else []
     return names
 
 

@@ -60,6 +60,10 @@ def default_estimands(model: ChangeModel, design: Design) -> dict[str, Estimand]
         elif name in ("closure_rate", "closure_effect", "closure_trend"):
             for k, reason in enumerate(design.closure_reasons):
                 out[f"{name}[{reason}]"] = lambda p, d, k=k, name=name: np.asarray(p[name])[:, k]
+        elif name == "closure_period_rate":
+            for k, reason in enumerate(design.closure_reasons):
+                for j, knot in enumerate(design.closure_knots):
+                    out[f"{name}[{reason}, from {knot:g}]"] = lambda p, d, k=k, j=j, name=name: np.asarray(p[name])[:, k, j]
         elif name == "beta":
             for j, x in enumerate(design.x_names):
                 out[f"beta[{x}]"] = lambda p, d, j=j: np.asarray(p["beta"])[:, j]

@@ -78,6 +78,8 @@ class Design:
     """Joint drop-out model: per young person, time from referral to the end of observation (open or not)."""
     observation_end: str | None = None
     """Joint drop-out model with dates: the end of observation used (``YYYY-MM-DD``)."""
+    closure_knots: tuple[float, ...] = ()
+    """Joint drop-out model: times since referral where the baseline closure hazards may step (``Dropout.baseline_knots``)."""
 
     @property
     def n(self) -> int:
@@ -308,6 +310,11 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
     if model.dropout is not None:
         closure_reasons, followup, event, censor, obs_end = _dropout_arrays(model, table, person_codes, t, keep, pcodes, plabels,
                                                            closure_time, closure_reason, rownum)
+        beyond = [k for k in model.dropout.baseline_knots if not (followup > k).any()]
+        if beyond:
+            raise DataError(f"baseline knot {beyond[0]:g} {model.time_unit} is beyond every young person's follow-up "
+                            f"(longest {followup.max():.3g} {model.time_unit}): its period would have no data",
+                            where="dropout.baseline_knots", hint="drop that knot or give knots within the follow-up")
 
     y = y[keep]
     y_center, y_scale = 0.0, 1.0
@@ -344,7 +351,7 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         covariate_levels=cov_levels, selection=info.get("selection_index"), selected=selected,
         person_closure_time=closure_time, person_closure_reason=closure_reason,
         closure_reasons=closure_reasons, person_followup=followup, person_event=event, person_censor=censor,
-        observation_end=obs_end,
+        observation_end=obs_end, closure_knots=tuple(model.dropout.baseline_knots) if model.dropout else (),
     )
 
 

@@ -18,6 +18,7 @@ ordinal outcomes; the outcome's own units for continuous outcomes.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -57,11 +58,20 @@ def convergence_table(posterior: xr.Dataset, names: list[str]) -> pd.DataFrame:
     tail = azs.ess(ds, method="tail")
     rows = []
     for n in present:
-        r, b, t = np.atleast_1d(np.asarray(rhat[n])), np.atleast_1d(np.asarray(bulk[n])), np.atleast_1d(np.asarray(tail[n]))
-        labels = [n] if ds[n].ndim == 2 else [f"{n}[{c}]" for c in ds[n].coords[ds[n].dims[2]].values]
+        r, b, t = (np.asarray(x[n]).reshape(-1) for x in (rhat, bulk, tail))
+        labels = element_labels(n, ds[n])
         for i, lab in enumerate(labels):
             rows.append({"parameter": lab, "r_hat": float(r[i]), "ess_bulk": float(b[i]), "ess_tail": float(t[i])})
     return pd.DataFrame(rows).set_index("parameter")
+
+
+def element_labels(name: str, values: xr.DataArray) -> list[str]:
+    """One label per element of a (chain, draw, ...) variable, in C order: ``name``, ``name[a]``, ``name[a, b]``."""
+    coords = [values.coords[dim].values if dim in values.coords else range(values.sizes[dim])
+              for dim in values.dims[2:]]
+    if not coords:
+        return [name]
+    return [f"{name}[{', '.join(str(c) for c in cs)}]" for cs in itertools.product(*coords)]
 
 
 def _interval(draws: np.ndarray, prob: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -239,6 +249,7 @@ class ChangeFit:
             person_followup=np.asarray(c["followup"]) if "followup" in c else None,
             person_event=np.asarray(c["closure_event"]).astype(np.int64) if "followup" in c else None,
             person_censor=np.asarray(c["censor"]) if "followup" in c else None,
+            closure_knots=tuple(spec.dropout.baseline_knots) if spec.dropout is not None else (),
         )
         fit = cls(tree, spec, design, meta)
         fit._posterior = tree["posterior"].to_dataset()
@@ -528,13 +539,38 @@ class ChangeFit:
         reason more often), each with its ``prob`` interval, the number of
         closures and a sentence in words. With ``Dropout(time_trend=True)``
         also the hazard ratio per year since referral (``hazard_ratio_per_year``,
-        ``trend_lower``, ``trend_upper``). Needs ``dropout=Dropout()``.
+        ``trend_lower``, ``trend_upper``). With ``Dropout(baseline_knots=...)``
+        one row per reason and period since referral (index ``reason``,
+        ``period``, e.g. ``"3-12 months"``): the rate and the closures are the
+        period's, the hazard ratio is shared. Needs ``dropout=Dropout()``.
         """
         d = self._design
         if self.model.dropout is None or d.person_event is None:
             raise ModelError("this fit has no drop-out model", where="dropout",
                              hint="fit ChangeModel(..., dropout=Dropout()) to model when and why cases close")
-        rate = np.exp(self._draws("closure_rate")) * d.t_per_year
+        knots = self.model.dropout.baseline_knots
+        if knots:
+            from cseoutcomes.models._numeric import closure_period, closure_period_rates
+
+            rates = closure_period_rates(self._draws("closure_rate"), self._draws("closure_period_rate"))
+            edges = [f"{k:g}" for k in (0.0, *knots)]
+            names = [f"{a}-{b} {self.model.time_unit}" for a, b in itertools.pairwise(edges)] + [
+                f"{edges[-1]}+ {self.model.time_unit}"]
+            ended = closure_period(np.where(d.person_event >= 0, d.person_followup, np.inf), knots)
+            parts = [self._hazard_rows(np.exp(rates[..., j]) * d.t_per_year, prob,
+                                       np.where(ended == j, d.person_event, -1)).assign(period=name)
+                     for j, name in enumerate(names)]
+            out = pd.concat(parts).reset_index().set_index(["reason", "period"])
+            out = out.loc[[(r, name) for r in d.closure_reasons for name in names]]
+            out.attrs.update({"interval": f"{prob:.0%} equal-tailed",
+                              "scale": "hazard ratio per latent unit of worse outcome; rate at the average "
+                                       "latent risk in each period since referral"})
+            return out
+        return self._hazard_rows(np.exp(self._draws("closure_rate")) * d.t_per_year, prob, d.person_event)
+
+    def _hazard_rows(self, rate: np.ndarray, prob: float, event: np.ndarray) -> pd.DataFrame:
+        """closure_hazards' table for one set of rates (draws x reasons), counting the closures in ``event``."""
+        d = self._design
         hr = np.exp(-self._improve_sign() * self._draws("closure_effect"))  # per latent unit worse
         trend = np.exp(self._draws("closure_trend") * d.t_per_year) if self.model.dropout.time_trend else None
         rows = []
@@ -548,7 +584,7 @@ class ChangeFit:
                 words = "closes more often when the outcome is better"
             else:
                 words = "no clear dependence on the outcome"
-            rows.append({"reason": reason, "n_closures": int(np.sum(d.person_event == k)),
+            rows.append({"reason": reason, "n_closures": int(np.sum(event == k)),
                          "rate_per_year": float(r["mean"]), "rate_lower": float(r["lower"]),
                          "rate_upper": float(r["upper"]), "hazard_ratio_worse": float(np.median(hr[:, k])),
                          "hr_lower": float(h["lower"]), "hr_upper": float(h["upper"]),
@@ -813,12 +849,8 @@ class ChangeFit:
         rows = []
         for n in names:
             arr = self._draws(n)
-            if arr.ndim == 1:
-                arr = arr[:, None]
-                labels = [n]
-            else:
-                dim = self._posterior[n].dims[2]
-                labels = [f"{n}[{c}]" for c in self._posterior[n].coords[dim].values]
+            arr = arr.reshape(len(arr), -1)  # one row per element (reason, or reason and period)
+            labels = element_labels(n, self._posterior[n])
             s = _summarise(arr, prob)
             for i, lab in enumerate(labels):
                 rows.append({"parameter": lab, **{k: float(v[i]) for k, v in s.items()}})

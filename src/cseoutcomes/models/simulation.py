@@ -31,7 +31,8 @@ def draw_prior(model: ChangeModel, design: Design, rng: np.random.Generator) -> 
     Names are those of the posterior: ``slope``, ``person_sd``,
     ``person_intercept``, ``slope_sd_<level>``, ``slope_<level>``, ...,
     ``cutpoints`` (ordinal) or ``intercept``, ``sigma`` (and ``nu``), and with a
-    joint drop-out model ``closure_rate`` and ``closure_effect`` (one per reason).
+    joint drop-out model ``closure_rate`` and ``closure_effect`` (one per reason; with
+    baseline knots also ``closure_period_rate``, reason by later period).
     """
     pri = model.priors
     per_year = design.t_per_year
@@ -58,6 +59,10 @@ def draw_prior(model: ChangeModel, design: Design, rng: np.random.Generator) -> 
         out["closure_effect"] = rng.normal(pri.closure_effect.mu, pri.closure_effect.sigma, R)
         if model.dropout is not None and model.dropout.time_trend:
             out["closure_trend"] = rng.normal(pri.closure_trend.mu / per_year, pri.closure_trend.sigma / per_year, R)
+        if model.dropout is not None and model.dropout.baseline_knots:
+            K = len(model.dropout.baseline_knots)
+            out["closure_period_rate"] = rng.normal(pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma,
+                                                    (R, K))
     if design.family == "ordinal":
         p = rng.dirichlet(np.full(design.n_categories, pri.thresholds.alpha))
         out["cutpoints"] = num.cutpoints_from_probabilities(p)
@@ -184,23 +189,36 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
 
 def closure_times(log_rate: np.ndarray, effect: np.ndarray, eta0: np.ndarray, slope: np.ndarray,
                   rng: np.random.Generator, trend: np.ndarray | None = None,
-                  time_centre: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                  time_centre: float = 0.0, knots=(), period_rate: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Draw each young person's closure time and reason from the competing hazards (inf: never closes).
 
-    Reason r closes at the time its cumulative hazard H_r(t) = c (e^{kt} - 1) / k, with
-    c = exp(a_r - g_r m + b_r eta0) and k = b_r * slope + g_r (``trend`` g, 0 when None; m the
-    ``time_centre``), reaches an Exp(1) draw (inverted in closed form;
-    when k < 0 the hazard dies away and H_r stays below c / |k|, so the reason may never happen).
-    The earliest reason wins, which is the competing-risks model with these cause-specific hazards.
+    Reason r closes at the time its cumulative hazard reaches an Exp(1) draw. Within a baseline
+    period starting at t_k (one period, t_0 = 0, without ``knots``) the hazard is C e^{k(t - t_k)}, with
+    C = exp(a_rk - g_r m + b_r eta0 + k t_k) and k = b_r * slope + g_r (``trend`` g, 0 when None;
+    m the ``time_centre``), so the cumulative hazard over the period, C (e^{kx} - 1) / k at x after
+    its start, is inverted in closed form (when k < 0 the hazard dies away and may never reach the
+    draw). The earliest reason wins, which is the competing-risks model with these cause-specific hazards.
     """
     P, R = len(eta0), len(log_rate)
-    e = rng.exponential(size=(P, R))
+    left = rng.exponential(size=(P, R))  # cumulative hazard still to go
     g = np.zeros(R) if trend is None else np.asarray(trend, dtype=float)
-    c = np.exp(log_rate[None, :] - g[None, :] * time_centre + effect[None, :] * eta0[:, None])
+    rates = num.closure_period_rates(log_rate, period_rate)  # (R, K)
     k = effect[None, :] * slope[:, None] + g[None, :]
-    x = k * e / c
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t = np.where(np.abs(k) < 1e-12, e / c, np.where(x > -1, np.log1p(np.maximum(x, -1 + 1e-300)) / k, np.inf))
+    starts = np.concatenate([[0.0], np.asarray(knots, dtype=float)])
+    ends = np.concatenate([starts[1:], [np.inf]])
+    t = np.full((P, R), np.inf)
+    for j, (t0, t1) in enumerate(zip(starts, ends, strict=True)):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            c = np.exp(rates[None, :, j] - g[None, :] * time_centre + effect[None, :] * eta0[:, None] + k * t0)
+            x = k * left / c
+            inside = np.where(np.abs(k) < 1e-12, left / c,
+                              np.where(x > -1, np.log1p(np.maximum(x, -1 + 1e-300)) / k, np.inf))
+            whole = c * (t1 - t0) * num.exprel(k * (t1 - t0)) if np.isfinite(t1) else np.inf
+        todo = np.isinf(t)
+        hit = todo & (inside <= t1 - t0)
+        t = np.where(hit, t0 + inside, t)
+        left = np.where(todo & ~hit, left - whole, left)
     reason = np.argmin(t, axis=1)
     return t[np.arange(P), reason], reason
 
@@ -218,8 +236,9 @@ def _simulate_closures(model: ChangeModel, design: Design, table: pd.DataFrame, 
 
     eta0, slope = num.closure_trajectories(batch, design)
     trend = batch["closure_trend"][0] if "closure_trend" in batch else None
+    period = batch["closure_period_rate"][0] if "closure_period_rate" in batch else None
     close_t, reason = closure_times(batch["closure_rate"][0], batch["closure_effect"][0], eta0[0], slope[0], rng,
-                                    trend, num.closure_time_centre(design))
+                                    trend, num.closure_time_centre(design), design.closure_knots, period)
     closed = close_t < design.person_censor
     person_text, t_rows, _ = prediction_rows(model, table)
     code = {str(p): i for i, p in enumerate(design.person_labels)}
