@@ -28,7 +28,8 @@ drop-out model, and, in the ``selection`` scenario, with the referral screen
 modelled. Further variants (``--variants``): the joint model with young people's
 own slopes (``_slopes``), with a baseline closure hazard that steps at 3 months
 (``_pw``, ``Dropout(baseline_knots=(3,))``: the simulator makes no planned closure
-before a first review), both (``_slopes_pw``), or with a time trend (``_trend``). Two truths from the simulator, both at the latent trend (free of
+before a first review), both (``_slopes_pw``), or with a time trend (``_trend``).
+Two truths from the simulator, both at the latent trend (free of
 measurement noise): the share of closed cases whose *typical* (median) band is
 lower at closure than at referral, which is what the model's latent band
 estimates, and the share whose band of the *expected* score is lower. Summary:
@@ -87,7 +88,7 @@ PLANNED_KNOTS = (3.0,)
 """Months since referral at which the ``_pw`` variants let each closure reason's baseline hazard step: the
 simulator closes no case as "risk reduced" before 3 months (``min_months_open``, a first review). Knots at
 3, 6 and 12 months gave the same share (0.573 against 0.571 on one replication; the later periods' rates
-came out equal) at 1.6 times the cost per fit."""
+came out equal) at 1.4 times the cost per fit (``benchmarks/results/baseline_knots.md``)."""
 
 VARIANTS = {
     "model_mar": {},
@@ -107,7 +108,7 @@ VARIANTS = {
 """Model variants: closure ignorable (MAR) or joint drop-out (log-linear in risk; with a time trend; with a
 piecewise baseline in time since referral); referral screen ignored or modelled; person slopes."""
 MAIN_VARIANTS = ("model_mar", "model_joint", "model_selection", "model_selection_joint")
-"""Fitted unless ``--variants`` says otherwise; the person-slope variants are exploratory (``--variants all``)."""
+"""Fitted unless ``--variants`` says otherwise; the other variants are exploratory (``--variants all``)."""
 SCENARIO_VARIANTS = {
     "mar": ("model_mar", "model_joint", "model_joint_slopes_pw", "model_joint_pw", "model_joint_trend",
             "model_joint_slopes"),

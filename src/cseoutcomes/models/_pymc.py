@@ -219,8 +219,9 @@ def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_s
         length = data["closure_length"]  # (P, periods): time spent in each period, data
         # integral over period k of exp(c t): e^{c t_k} (e^{c L_k} - 1) / c. One expm1 per period: e^{c t_k} is
         # the product of (1 + expm1(c L_j)) over the earlier periods, which a young person in period k has
-        # spent whole (one not reached has L_k = 0 and adds nothing, whatever the product). This form costs
-        # a third of evaluating exp and exprel in every period (same values; _numeric is the reference).
+        # spent whole (one not reached has L_k = 0 and adds nothing, whatever the product). One transcendental
+        # per period instead of an exp and an expm1: a fit with three knots and person slopes took 47 s instead
+        # of 58 s (same values; _numeric is the reference, and a test compares the two).
         small = pt.lt(pt.abs(rate), 1e-8)
         inv = 1.0 / pt.switch(small, 1.0, rate)
         grown = 1.0  # e^{c t_k}
