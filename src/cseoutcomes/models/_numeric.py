@@ -219,6 +219,12 @@ def closure_period_rates(log_rate, period_rate=None) -> np.ndarray:
     return np.concatenate([first, np.asarray(period_rate, dtype=float)], axis=-1)
 
 
+def closure_periods(knots=()) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each baseline period (the last one open-ended: length inf)."""
+    starts = np.concatenate([[0.0], np.asarray(knots, dtype=float)])
+    return starts, np.diff(np.append(starts, np.inf))
+
+
 def closure_period(time, knots=()) -> np.ndarray:
     """Index of the baseline period holding each time (period k is [knot_k, knot_k+1), knot_0 = 0)."""
     return np.searchsorted(np.asarray(knots, dtype=float), np.asarray(time, dtype=float), side="right")
@@ -239,11 +245,9 @@ def closure_cumulative_hazard(log_rate, effect, eta0, slope, time, trend=0.0, ti
     rates = closure_period_rates(log_rate, period_rate)
     c = effect * slope + trend
     base = effect * eta0 - trend * time_centre
-    starts = np.concatenate([[0.0], np.asarray(knots, dtype=float)])
-    ends = np.concatenate([starts[1:], [np.inf]])
     total = 0.0
-    for k, (t0, t1) in enumerate(zip(starts, ends, strict=True)):
-        length = np.clip(np.asarray(time, dtype=float) - t0, 0.0, t1 - t0)
+    for k, (t0, width) in enumerate(zip(*closure_periods(knots), strict=True)):
+        length = np.clip(np.asarray(time, dtype=float) - t0, 0.0, width)
         with np.errstate(over="ignore", invalid="ignore"):
             piece = np.exp(rates[..., k] + base + c * t0) * length * exprel(c * length)
         total = total + np.where(length > 0, piece, 0.0)  # a period not reached adds nothing (no inf * 0)

@@ -76,11 +76,10 @@ def data_arrays(spec: ChangeModel, design: Design, n_people: int | None = None) 
                     "censor": np.r_[design.person_censor, np.zeros(pad)],
                     "real_person": np.r_[np.ones(P), np.zeros(pad)], "event_onehot": onehot})
         if design.closure_knots:  # piecewise baseline: time in each period, and the period of the follow-up's end
-            from cseoutcomes.models._numeric import closure_period
+            from cseoutcomes.models._numeric import closure_period, closure_periods
 
-            starts = np.r_[0.0, design.closure_knots]
-            ends = np.r_[design.closure_knots, np.inf]
-            length = np.clip(design.person_followup[:, None] - starts[None, :], 0.0, ends - starts)
+            starts, widths = closure_periods(design.closure_knots)
+            length = np.clip(design.person_followup[:, None] - starts[None, :], 0.0, widths)
             out["closure_length"] = np.r_[length, np.zeros((pad, len(starts)))]
             out["closure_period_idx"] = np.r_[closure_period(design.person_followup, design.closure_knots),
                                               np.zeros(pad, np.int64)].astype(np.int64)

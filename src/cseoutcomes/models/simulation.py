@@ -205,18 +205,16 @@ def closure_times(log_rate: np.ndarray, effect: np.ndarray, eta0: np.ndarray, sl
     g = np.zeros(R) if trend is None else np.asarray(trend, dtype=float)
     rates = num.closure_period_rates(log_rate, period_rate)  # (R, K)
     k = effect[None, :] * slope[:, None] + g[None, :]
-    starts = np.concatenate([[0.0], np.asarray(knots, dtype=float)])
-    ends = np.concatenate([starts[1:], [np.inf]])
     t = np.full((P, R), np.inf)
-    for j, (t0, t1) in enumerate(zip(starts, ends, strict=True)):
+    for j, (t0, width) in enumerate(zip(*num.closure_periods(knots), strict=True)):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             c = np.exp(rates[None, :, j] - g[None, :] * time_centre + effect[None, :] * eta0[:, None] + k * t0)
             x = k * left / c
             inside = np.where(np.abs(k) < 1e-12, left / c,
                               np.where(x > -1, np.log1p(np.maximum(x, -1 + 1e-300)) / k, np.inf))
-            whole = c * (t1 - t0) * num.exprel(k * (t1 - t0)) if np.isfinite(t1) else np.inf
+            whole = c * width * num.exprel(k * width) if np.isfinite(width) else np.inf
         todo = np.isinf(t)
-        hit = todo & (inside <= t1 - t0)
+        hit = todo & (inside <= width)
         t = np.where(hit, t0 + inside, t)
         left = np.where(todo & ~hit, left - whole, left)
     reason = np.argmin(t, axis=1)
