@@ -12,6 +12,9 @@ With ``--knots 3,12``: the joint drop-out model with a piecewise baseline hazard
 stepping at those months since referral (``Dropout(baseline_knots=...)``).
 With ``--selection``: referral selection at "moderate" (each young person drawn
 from the referral population until their referral band passes the screen).
+With ``--referral``: the referral assessment measured apart
+(``measurement_covariates=("referral",)``, a 0/1 column that is 1 on each young
+person's first assessment).
 Replications are kept under ``--out`` and skipped on a rerun.
 
     python examples/sbc_change_model.py --reps 200 --jobs 2
@@ -20,6 +23,7 @@ Replications are kept under ``--out`` and skipped on a rerun.
     python examples/sbc_change_model.py --dropout --target-accept 0.95 --reps 200 --jobs 2
     python examples/sbc_change_model.py --selection --reps 200 --jobs 2
     python examples/sbc_change_model.py --knots 3,12 --reps 200 --jobs 2
+    python examples/sbc_change_model.py --referral --reps 200 --jobs 2
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="the default programme's design, worker slopes too")
     parser.add_argument("--dropout", action="store_true", help="the joint drop-out model")
     parser.add_argument("--selection", action="store_true", help="referral selection at 'moderate'")
+    parser.add_argument("--referral", action="store_true",
+                        help="the referral assessment measured apart (a measurement covariate)")
     parser.add_argument("--knots", default="",
                         help="joint drop-out model with a piecewise baseline stepping at these months, e.g. 3,12")
     parser.add_argument("--target-accept", type=float, default=None,
@@ -53,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         ta = f"_ta{round(args.target_accept * 100)}" if args.target_accept else ""
         args.out = HERE / "results" / ("sbc_change_model" + "_full" * args.full + "_dropout" * args.dropout
-                                       + "_knots" * bool(knots) + "_selection" * args.selection + ta)
+                                       + "_knots" * bool(knots) + "_selection" * args.selection
+                                       + "_referral" * args.referral + ta)
 
     from cseoutcomes.models import ChangeModel, Dropout, Selection
     from cseoutcomes.models.calibration import sbc
@@ -61,11 +68,12 @@ def main(argv: list[str] | None = None) -> int:
 
     sim = hub_and_spoke(seed=0) if args.full else hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
     design = sim.assessments[["person_id", "assessment_date", "worker", "service", "area", "closure_reason",
-                              "closure_date"]]
+                              "closure_date"]].assign(referral=sim.assessments["occasion"].eq(0))
     groups = {"service": "service", "worker": "worker"} if args.full else {"service": "service"}
     model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups=groups,
                         dropout=Dropout(baseline_knots=knots) if args.dropout else None,
-                        selection=Selection(at_least="moderate") if args.selection else None)
+                        selection=Selection(at_least="moderate") if args.selection else None,
+                        measurement_covariates=("referral",) if args.referral else ())
     where = "hub_and_spoke(seed=0)" if args.full else "hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)"
     extra = {"target_accept": args.target_accept} if args.target_accept else {}
     result = sbc(model, design, n_datasets=args.reps, seed=1, directory=args.out, n_jobs=args.jobs,
@@ -90,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{diag['seconds'].median():.1f} s.", "",
               f"Command: `python examples/sbc_change_model.py {'--full ' if args.full else ''}"
               f"{'--dropout ' if args.dropout and not knots else ''}{f'--knots {args.knots} ' if knots else ''}"
-              f"{'--selection ' if args.selection else ''}"
+              f"{'--selection ' if args.selection else ''}{'--referral ' if args.referral else ''}"
               f"{f'--target-accept {args.target_accept} ' if args.target_accept else ''}--reps {args.reps} "
               f"--jobs {args.jobs}` (resumes)."]
     text = "\n".join(lines) + "\n"

@@ -18,6 +18,14 @@ Scenarios (``cseoutcomes.simulate.hub_and_spoke`` with the truth known):
   indicators; in ``selection_latent`` the referral screen is applied to that
   band. A diagnostic: where the measurement model is right, do the drop-out and
   selection parts of the model give nominal coverage?
+* further diagnostics of what in the scored measurement moves the share, each
+  ``mnar`` with one thing changed: ``mnar_unidim`` (vulnerabilities carry no
+  stable person effects and all of the change: one latent dimension),
+  ``mnar_deep`` (planned closures only once the trend is below -2, far from the
+  lowest band's boundary), ``mnar_loglinear`` (planned closures with a hazard
+  log-linear in the latent trend, the form the joint model assumes) and
+  ``mnar_clean`` (the referral assessment with as few "unknown" answers as a
+  review, 2% not 7%, and no disclosures that persist).
 
 For each replication: the naive share (bands at the last assessment against
 referral, closed cases), the naive pre-post change in band, and the model's
@@ -28,7 +36,10 @@ drop-out model, and, in the ``selection`` scenario, with the referral screen
 modelled. Further variants (``--variants``): the joint model with young people's
 own slopes (``_slopes``), with a baseline closure hazard that steps at 3 months
 (``_pw``, ``Dropout(baseline_knots=(3,))``: the simulator makes no planned closure
-before a first review), both (``_slopes_pw``), or with a time trend (``_trend``).
+before a first review), both (``_slopes_pw``), or with a time trend (``_trend``);
+``_ref``: the referral assessment measured apart
+(``measurement_covariates=("referral",)``: the simulator records more "unknown"
+answers at referral, 7% against 2%).
 Two truths from the simulator, both at the latent trend (free of
 measurement noise): the share of closed cases whose *typical* (median) band is
 lower at closure than at referral, which is what the model's latent band
@@ -47,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -65,6 +77,13 @@ SCENARIOS = {
     "mnar_iid": {"referral_threshold": 0.0, "dropout_risk_effect": 1.0, "occasion_ar": 0.0},
     "mnar_latent": {"referral_threshold": 0.0, "dropout_risk_effect": 1.0},
     "selection_latent": {"referral_threshold": 0.0, "dropout_risk_effect": 0.0},
+    "mnar_unidim": {"referral_threshold": 0.0, "dropout_risk_effect": 1.0, "vulnerability_person_sd": 0.0,
+                    "vulnerability_change_share": 1.0},
+    "mnar_deep": {"referral_threshold": 0.0, "dropout_risk_effect": 1.0, "risk_reduced_below": -2.0},
+    "mnar_loglinear": {"referral_threshold": 0.0, "dropout_risk_effect": 1.0, "risk_reduced_below": -10.0,
+                       "risk_reduced_width": 0.5, "risk_reduced_max": 0.15 * math.exp(17.2)},
+    "mnar_clean": {"referral_threshold": 0.0, "dropout_risk_effect": 1.0, "p_unknown_referral": 0.02,
+                   "disclosure_difficulty": -30.0},
 }
 LATENT_MEASUREMENT = {"scale": 2.0, "cutpoints": (-0.55, 0.45, 1.2), "screen": {"selection_latent": 2}}
 """Bands drawn from the model's measurement model: band = number of cutpoints below
@@ -104,6 +123,11 @@ VARIANTS = {
     "model_joint_slopes_pw": {"dropout": True, "person_slopes": True, "knots": PLANNED_KNOTS},
     "model_selection_joint_slopes_pw": {"selection": True, "dropout": True, "person_slopes": True,
                                         "knots": PLANNED_KNOTS},
+    "model_joint_ref": {"dropout": True, "referral": True},
+    "model_selection_joint_ref": {"selection": True, "dropout": True, "referral": True},
+    "model_joint_slopes_pw_ref": {"dropout": True, "person_slopes": True, "knots": PLANNED_KNOTS, "referral": True},
+    "model_selection_joint_slopes_pw_ref": {"selection": True, "dropout": True, "person_slopes": True,
+                                            "knots": PLANNED_KNOTS, "referral": True},
 }
 """Model variants: closure ignorable (MAR) or joint drop-out (log-linear in risk; with a time trend; with a
 piecewise baseline in time since referral); referral screen ignored or modelled; person slopes."""
@@ -111,14 +135,19 @@ MAIN_VARIANTS = ("model_mar", "model_joint", "model_selection", "model_selection
 """Fitted unless ``--variants`` says otherwise; the other variants are exploratory (``--variants all``)."""
 SCENARIO_VARIANTS = {
     "mar": ("model_mar", "model_joint", "model_joint_slopes_pw", "model_joint_pw", "model_joint_trend",
-            "model_joint_slopes"),
+            "model_joint_slopes", "model_joint_ref", "model_joint_slopes_pw_ref"),
     "mnar": ("model_mar", "model_joint", "model_joint_slopes_pw", "model_joint_pw", "model_joint_trend",
-             "model_joint_slopes"),
+             "model_joint_slopes", "model_joint_ref", "model_joint_slopes_pw_ref"),
     "selection": ("model_mar", "model_selection", "model_selection_joint", "model_selection_joint_slopes_pw",
-                  "model_selection_joint_pw", "model_selection_joint_trend", "model_selection_joint_slopes"),
+                  "model_selection_joint_pw", "model_selection_joint_trend", "model_selection_joint_slopes",
+                  "model_selection_joint_ref", "model_selection_joint_slopes_pw_ref"),
     "mnar_iid": ("model_joint",),
     "mnar_latent": ("model_joint", "model_joint_slopes_pw", "model_joint_pw", "model_joint_slopes"),
     "selection_latent": ("model_selection_joint", "model_selection_joint_slopes_pw"),
+    "mnar_unidim": ("model_joint", "model_joint_slopes_pw"),
+    "mnar_deep": ("model_joint", "model_joint_slopes_pw"),
+    "mnar_loglinear": ("model_joint", "model_joint_slopes_pw"),
+    "mnar_clean": ("model_joint", "model_joint_slopes_pw"),
 }
 
 
@@ -188,6 +217,7 @@ def replicate(scenario: str, rep: int, small: bool, draws: int, variants: tuple[
             record["truth_typical_mc"] = record["truth_typical"]
         record["truth_typical"] = float(sim.lower_at_closure("typical_band").mean())
         record["truth_version"] = TRUTH_VERSION
+    data = data.assign(referral=data["occasion"].eq(0))  # the referral assessment: a measurement covariate
     base = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
                        groups={"service": "service", "worker": "worker"})
     for name in variants:
@@ -198,7 +228,8 @@ def replicate(scenario: str, rep: int, small: bool, draws: int, variants: tuple[
                                     "dropout": Dropout(time_trend=bool(opts.get("time_trend")),
                                                        baseline_knots=opts.get("knots", ()))
                                     if opts.get("dropout") else None,
-                                    "person_slopes": bool(opts.get("person_slopes"))})
+                                    "person_slopes": bool(opts.get("person_slopes")),
+                                    "measurement_covariates": ("referral",) if opts.get("referral") else ()})
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -226,7 +257,13 @@ LABELS = {"naive_share": "naive share (last vs referral band)", "model_mar": "mo
           "model_selection_joint_pw": "model, screen modelled, joint drop-out, baseline step at 3 months",
           "model_joint_slopes_pw": "model, joint drop-out, person slopes, baseline step at 3 months",
           "model_selection_joint_slopes_pw": "model, screen modelled, joint drop-out, person slopes, "
-                                             "baseline step at 3 months"}
+                                             "baseline step at 3 months",
+          "model_joint_ref": "model, joint drop-out, referral measured apart",
+          "model_selection_joint_ref": "model, screen modelled, joint drop-out, referral measured apart",
+          "model_joint_slopes_pw_ref": "model, joint drop-out, person slopes, baseline step at 3 months, "
+                                       "referral measured apart",
+          "model_selection_joint_slopes_pw_ref": "model, screen modelled, joint drop-out, person slopes, "
+                                                 "baseline step at 3 months, referral measured apart"}
 
 
 def _coverage(lo: np.ndarray, hi: np.ndarray, truth: np.ndarray) -> str:

@@ -39,6 +39,11 @@ def test_what_the_72_hides_runs_resumes_and_summarises(tmp_path, capsys):
     assert "0 replications to run" in capsys.readouterr().out  # resumed, nothing refitted
     table = (tmp_path / "study.md").read_text()
     assert "| selection | model, screen modelled, joint drop-out | 1 |" in table
+    # the referral assessment measured apart: a measurement covariate the script adds
+    assert study.main([*args, "--variants", "model_selection_joint_ref"]) == 0
+    ref = json.loads(path.read_text())["estimates"]["model_selection_joint_ref"]
+    assert 0 <= ref["lower"] <= ref["mean"] <= ref["upper"] <= 1
+    assert "referral measured apart | 1 |" in (tmp_path / "study.md").read_text()
 
 
 def test_latent_measurement_scenarios_draw_bands_from_the_models_measurement_model():

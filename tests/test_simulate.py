@@ -218,7 +218,26 @@ def test_unknown_override_raises_with_suggestion():
         hub_and_spoke(seed=0, n_hub=4)
     with pytest.raises(ValueError, match="n_hubs"):
         hub_and_spoke(seed=0, n_hubs=40)
+    with pytest.raises(ValueError, match="risk_reduced_width must be positive"):
+        Programme.with_overrides(risk_reduced_width=0.0)
     assert Programme().n_workers == 53
+
+
+def test_a_wide_low_step_makes_the_planned_closure_hazard_log_linear_in_risk():
+    """risk_reduced_max * logistic((below - eta) / width) with ``below`` far under the data is
+    exp(-eta / width) times a constant over the data's range: the joint model's form (the
+    ``mnar_loglinear`` scenario of the study)."""
+    import math
+
+    from cseoutcomes.simulate import _logistic
+
+    below, width = -10.0, 0.5
+    eta = np.linspace(-3, 3, 13)
+    hazard = 0.15 * math.exp(17.2) * _logistic((below - eta) / width)
+    slope = np.diff(np.log(hazard)) / np.diff(eta)
+    assert np.allclose(slope, -1 / width, rtol=1e-3)
+    # 0.15 a month at eta = -1.4, where the default step is half way (0.3 * 1/2)
+    assert 0.15 * math.exp(17.2) * _logistic(np.array([(below + 1.4) / width]))[0] == pytest.approx(0.15, rel=1e-6)
 
 
 def test_import_stays_light():

@@ -191,7 +191,12 @@ class Programme:
         Largest monthly hazard of a planned "risk reduced" closure.
     risk_reduced_below : float = -1.4
         Latent risk below which a planned closure becomes likely (the hazard is
-        ``risk_reduced_max * logistic((risk_reduced_below - eta) / 0.3)``).
+        ``risk_reduced_max * logistic((risk_reduced_below - eta) / risk_reduced_width)``).
+    risk_reduced_width : float = 0.3
+        Width of that step in latent units. A wide step far below the data, with a
+        large ``risk_reduced_max``, makes the hazard log-linear in the latent risk
+        over the data's range (``exp(-eta / risk_reduced_width)`` times a constant),
+        the form the joint drop-out model assumes.
     min_months_open : float = 3.0
         No planned closure before this many months (at least one review).
     not_engaging_rate, not_contactable_rate, moved_away_rate, transferred_rate : float
@@ -267,6 +272,7 @@ class Programme:
     p_current: float = 0.65
     risk_reduced_max: float = 0.3
     risk_reduced_below: float = -1.4
+    risk_reduced_width: float = 0.3
     min_months_open: float = 3.0
     not_engaging_rate: float = 0.005
     not_contactable_rate: float = 0.003
@@ -302,6 +308,8 @@ class Programme:
                      "p_ladder_declined", "p_ladder_unknown"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be a probability, got {getattr(self, name)}")
+        if self.risk_reduced_width <= 0:
+            raise ValueError(f"risk_reduced_width must be positive, got {self.risk_reduced_width}")
         if not -1 < self.occasion_ar < 1:
             raise ValueError(f"occasion_ar must lie in (-1, 1), got {self.occasion_ar}")
 
@@ -697,7 +705,7 @@ class _Simulation:
         horizon = int(np.ceil((self.end - self.start).days / _DAYS_PER_MONTH)) + 2
         m = np.arange(horizon) + 0.5
         eta = ref["intercept"].to_numpy()[:, None] + ref["slope"].to_numpy()[:, None] * m[None, :]
-        rr = p.risk_reduced_max * _logistic((p.risk_reduced_below - eta) / 0.3) * (m[None, :] >= p.min_months_open)
+        rr = p.risk_reduced_max * _logistic((p.risk_reduced_below - eta) / p.risk_reduced_width) * (m[None, :] >= p.min_months_open)
         mult = np.exp(p.dropout_risk_effect * eta)
         rates = [rr, p.not_engaging_rate * mult, p.not_contactable_rate * mult,
                  np.full_like(eta, p.moved_away_rate), p.transferred_rate * mult]

@@ -151,9 +151,11 @@ def selection_log_pass(offset: np.ndarray, person_sd: np.ndarray, threshold: np.
 def selection_is_one_number(spec, design) -> bool:
     """Whether every referral's offset (latent risk at referral apart from the person's own intercept)
     is 0: no covariates, no group intercepts and referral at time 0. The pass probability is then the
-    same for everyone and is computed once, with 64 quadrature nodes."""
+    same for everyone and is computed once, with 64 quadrature nodes (not when a measurement covariate
+    moves a referral assessment)."""
+    M = getattr(design, "M", None)
     return bool(design.selected is not None and not design.X.shape[1] and not spec.intercepts_by
-                and np.all(design.t[design.selected] == 0))
+                and np.all(design.t[design.selected] == 0) and (M is None or not np.any(M[design.selected])))
 
 
 def linear_predictor(params: Mapping[str, np.ndarray], design, *, rows: np.ndarray | None = None) -> np.ndarray:
@@ -183,6 +185,21 @@ def linear_predictor(params: Mapping[str, np.ndarray], design, *, rows: np.ndarr
     if "intercept" in params:
         eta = eta + np.asarray(params["intercept"])[:, None]
     return eta
+
+
+def measurement_shift(params: Mapping[str, np.ndarray], design, *,
+                      rows: np.ndarray | None = None) -> np.ndarray | float:
+    """How far each row's measurement sits from the latent outcome: ``measurement @ M[rows].T``, shape (S, n).
+
+    0 (a scalar) without measurement covariates. The likelihood and simulated outcomes use
+    ``linear_predictor + measurement_shift``; every estimand uses the latent ``linear_predictor``
+    alone (the outcome as an assessment at the reference, every measurement covariate 0).
+    """
+    M = getattr(design, "M", None)
+    if M is None or not M.shape[1]:
+        return 0.0
+    sl = slice(None) if rows is None else rows
+    return np.asarray(params["measurement"]) @ M[sl].T
 
 
 def row_slopes(params: Mapping[str, np.ndarray], design, *, rows: np.ndarray | None = None) -> np.ndarray:

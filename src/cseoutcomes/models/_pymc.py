@@ -58,6 +58,8 @@ def data_arrays(spec: ChangeModel, design: Design, n_people: int | None = None) 
         out[f"{level}_idx"] = g.index.astype(np.int64)
     if design.X.shape[1]:
         out["X"] = design.X.astype(float)
+    if design.M is not None and design.M.shape[1]:
+        out["M"] = design.M.astype(float)
     if design.selection is not None:
         out["selected_rows"] = np.flatnonzero(design.selected).astype(np.int64)
         if design.family != "ordinal":
@@ -110,6 +112,8 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
         coords["cutpoint"] = [f"{design.categories[k]}|{design.categories[k + 1]}" for k in range(K - 1)]
     if design.X.shape[1]:
         coords["covariate"] = list(design.x_names)
+    if design.m_names:
+        coords["measurement_covariate"] = list(design.m_names)
     if design.person_event is not None:
         coords["closure_reason"] = list(design.closure_reasons)
         if design.closure_knots:
@@ -143,15 +147,20 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
         if design.X.shape[1]:
             beta = pm.Normal("beta", pri.covariates.mu, pri.covariates.sigma, dims="covariate")
             eta = eta + pt.dot(data["X"], beta)
+        shift = 0.0  # measurement covariates move what an assessment reads, not the latent outcome
+        if design.m_names:
+            gm = pm.Normal("measurement", pri.measurement.mu, pri.measurement.sigma, dims="measurement_covariate")
+            shift = pt.dot(data["M"], gm)
         if design.family == "ordinal":
             init = np.log(np.arange(1, K) / K) - np.log1p(-np.arange(1, K) / K)
             cut = pm.Flat("cutpoints", dims="cutpoint", transform=pm.distributions.transforms.ordered,
                           initval=init)
             pm.Potential("cutpoints_prior", _induced_dirichlet(cut, pri.thresholds.alpha))
-            loglik = _ordinal_loglik(data["y_obs"], eta, cut, K)
+            loglik = _ordinal_loglik(data["y_obs"], eta + shift, cut, K)
             pm.Potential("y_loglik", loglik.sum())
             if design.selection is not None:
-                _selection_potential(spec, design, data, eta - own, person_sd, cut[int(design.selection) - 1])
+                _selection_potential(spec, design, data, eta + shift - own, person_sd,
+                                     cut[int(design.selection) - 1])
             if design.person_event is not None:
                 _closure_potential(spec, design, data, eta, row_slope)
         else:
@@ -161,12 +170,12 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
             y_obs = data["y_obs"]
             if design.family == "student_t":
                 nu = pm.Gamma("nu", pri.nu.alpha, pri.nu.beta)
-                pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=y_obs)
+                pm.StudentT("y", nu=nu, mu=mu + shift, sigma=sigma, observed=y_obs)
             else:
-                pm.Normal("y", mu=mu, sigma=sigma, observed=y_obs)
+                pm.Normal("y", mu=mu + shift, sigma=sigma, observed=y_obs)
                 if design.selection is not None:
-                    _selection_potential(spec, design, data, mu - own, person_sd, data["selection_threshold"],
-                                         sigma=sigma)
+                    _selection_potential(spec, design, data, mu + shift - own, person_sd,
+                                         data["selection_threshold"], sigma=sigma)
             if design.person_event is not None:
                 _closure_potential(spec, design, data, mu, row_slope)
     return m
@@ -338,6 +347,8 @@ def hyper_names(spec: ChangeModel, family: str) -> list[str]:
     names += [f"intercept_sd_{lvl}" for lvl in spec.intercepts_by]
     if spec.covariates:
         names.append("beta")
+    if spec.measurement_covariates:
+        names.append("measurement")
     if spec.dropout is not None:
         names += ["closure_rate", "closure_effect"] + (["closure_trend"] if spec.dropout.time_trend else [])
         names += ["closure_period_rate"] if spec.dropout.baseline_knots else []

@@ -60,6 +60,9 @@ def fit_mixedlm(spec: ChangeModel, design: Design) -> MixedLMFit:
     if spec.dropout is not None:
         raise ModelError("the statsmodels backend cannot fit a joint drop-out model (closure hazards)",
                          where="dropout", hint="use backend='pymc', or drop dropout=")
+    if spec.measurement_covariates:
+        raise ModelError("the statsmodels backend has no measurement covariates", where="measurement_covariates",
+                         hint="use backend='pymc', or drop measurement_covariates=")
     if design.family == "student_t":
         raise ModelError("the statsmodels backend has Gaussian errors only", where="family",
                          hint="use family='gaussian', or backend='pymc' for Student-t errors")

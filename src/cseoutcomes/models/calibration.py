@@ -67,6 +67,9 @@ def default_estimands(model: ChangeModel, design: Design) -> dict[str, Estimand]
         elif name == "beta":
             for j, x in enumerate(design.x_names):
                 out[f"beta[{x}]"] = lambda p, d, j=j: np.asarray(p["beta"])[:, j]
+        elif name == "measurement":
+            for j, x in enumerate(design.m_names):
+                out[f"measurement[{x}]"] = lambda p, d, j=j: np.asarray(p["measurement"])[:, j]
         else:
             out[name] = lambda p, d, name=name: np.asarray(p[name]).reshape(-1)
     out["change_per_year"] = lambda p, d: np.asarray(p["slope"]).reshape(-1) * d.t_per_year

@@ -60,6 +60,9 @@ class Design:
     y_center: float = 0.0
     y_scale: float = 1.0
     covariate_levels: dict[str, list[Any]] = field(default_factory=dict)
+    M: np.ndarray | None = None
+    """Measurement covariates (rows x columns, not centred; ``ChangeModel.measurement_covariates``)."""
+    m_names: tuple[str, ...] = ()
     selection: float | int | None = None
     """Ordinal: index of the lowest category that passed the referral screen; continuous: the threshold."""
     selected: np.ndarray | None = None
@@ -211,6 +214,7 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
     needed = {"person": model.person, "time": model.time}
     needed.update({f"group {lvl}": col for lvl, col in model.groups.items()})
     needed.update({f"covariate {c}": c for c in model.covariates})
+    needed.update({f"measurement covariate {c}": c for c in model.measurement_covariates})
     missing_cols = [f"{col!r} ({role})" for role, col in needed.items() if col not in table.columns]
     if missing_cols:
         raise DataError(f"columns missing from the data: {', '.join(missing_cols)}",
@@ -259,6 +263,7 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
             for lev in levels[1:]:
                 X_cols.append((text == lev).to_numpy(dtype=float, na_value=0.0))
                 x_names.append(f"{c}[{lev}]")
+    M_cols = [_measurement_column(table[c], c, rownum, problems) for c in model.measurement_covariates]
     if problems:
         raise DataError(f"{len(problems)} problem{'s' * (len(problems) > 1)} with the data: " + "; ".join(problems),
                         problems=problems, hint=None)
@@ -291,6 +296,14 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
     else:
         X = np.zeros((int(keep.sum()), 0))
         center = scale = np.zeros(0)
+    M = np.column_stack(M_cols)[keep] if M_cols else np.zeros((int(keep.sum()), 0))
+    if M.shape[1] and require_outcome:
+        constant = M.std(axis=0) == 0
+        if constant.any():
+            raise DataError(f"measurement covariates with one value only: "
+                            f"{[model.measurement_covariates[i] for i in np.flatnonzero(constant)]}",
+                            hint="their shift cannot be told apart from the thresholds; drop them from "
+                                 "measurement_covariates=")
 
     person_closed = None
     closure_reason = closure_time = None
@@ -345,7 +358,8 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
         labels=tuple(info.get("labels", ())), direction=info["direction"], y=y, t=tk,
         t_per_year=TIME_UNITS[model.time_unit],
         person=pcodes.astype(np.int64), person_labels=np.asarray(plabels, dtype=object), groups=groups,
-        X=(X - center) / np.where(scale > 0, scale, 1.0) if X.shape[1] else X, x_names=tuple(x_names),
+        X=(X - center) / np.where(scale > 0, scale, 1.0) if X.shape[1] else X, x_names=tuple(x_names), M=M,
+        m_names=tuple(model.measurement_covariates),
         x_center=center, x_scale=scale, rows=np.asarray(table.index[keep]), occasion=order.astype(np.int64),
         person_closed=person_closed, excluded=excluded, y_center=y_center, y_scale=y_scale,
         covariate_levels=cov_levels, selection=info.get("selection_index"), selected=selected,
@@ -505,6 +519,21 @@ def first_and_last(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     starts = np.r_[0, np.flatnonzero(np.diff(design.person[order])) + 1]
     ends = np.r_[starts[1:], len(order)] - 1
     return order[starts], order[ends], ends - starts + 1
+
+
+def _measurement_column(values: pd.Series, name: str, rownum: np.ndarray, problems: list[str]) -> np.ndarray:
+    """A measurement covariate as numbers (true/false as 1/0), not centred: 0 is the reference."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        problems.append(f"column {name!r} (measurement covariate) is not numbers or true/false; make one 0/1 "
+                        "column per kind of assessment (e.g. referral = 1 for the referral assessment, 0 otherwise)")
+        return np.zeros(len(values))
+    bad = ~np.isfinite(v)
+    if bad.any():
+        problems.append(f"column {name!r} (measurement covariate): blank or not finite on spreadsheet rows "
+                        f"{_rows_text(rownum[bad])}")
+    return np.where(bad, 0.0, v)
 
 
 def _text(values: pd.Series) -> np.ndarray:

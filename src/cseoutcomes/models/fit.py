@@ -170,11 +170,15 @@ class ChangeFit:
             const["closure_reason_label"] = (("closure_reason",), np.asarray(design.closure_reasons, dtype=str))
         if design.X.shape[1]:
             const["X"] = (("occasion", "covariate"), design.X)
+        if design.M is not None and design.M.shape[1]:
+            const["M"] = (("occasion", "measurement_covariate"), design.M)
         if design.categories:
             const["category_label"] = (("category",), np.asarray(design.labels, dtype=str))
         constant = xr.Dataset(const, coords={"occasion": occ, **({"category": list(design.categories)}
                                                                   if design.categories else {}),
-                                              **({"covariate": list(design.x_names)} if design.X.shape[1] else {})})
+                                              **({"covariate": list(design.x_names)} if design.X.shape[1] else {}),
+                                              **({"measurement_covariate": list(design.m_names)}
+                                                 if design.m_names else {})})
         tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats,
                                       "observed_data": observed, "constant_data": constant})
         tree.attrs.update({"model": spec.model_dump_json(), "meta": json.dumps(meta)})
@@ -250,6 +254,7 @@ class ChangeFit:
             person_event=np.asarray(c["closure_event"]).astype(np.int64) if "followup" in c else None,
             person_censor=np.asarray(c["censor"]) if "followup" in c else None,
             closure_knots=tuple(spec.dropout.baseline_knots) if spec.dropout is not None else (),
+            M=np.asarray(c["M"]) if "M" in c else None, m_names=tuple(spec.measurement_covariates),
         )
         fit = cls(tree, spec, design, meta)
         fit._posterior = tree["posterior"].to_dataset()
@@ -307,7 +312,7 @@ class ChangeFit:
         out = np.empty((len(self._params()["slope"]), d.n))
         sel = d.selected if d.selection is not None else None
         for sl, p in self._chunks():
-            eta = num.linear_predictor(p, d)
+            eta = num.linear_predictor(p, d) + num.measurement_shift(p, d)
             if d.family == "ordinal":
                 out[sl] = num.ordinal_logp(d.y, eta, p["cutpoints"])
             elif d.family == "student_t":
@@ -444,8 +449,9 @@ class ChangeFit:
         naive = float(np.mean(sign * (yl - yf) > 0))
         latent = _latent_share(eta_first[:, who], eta_last[:, who], self._params().get("cutpoints"), sign)
         rng = np.random.default_rng(seed)
-        rf = self._replicate(eta_first[:, who], rng)
-        rl = self._replicate(eta_last[:, who], rng)
+        params = self._params()  # new measurements made as these were (measurement covariates included)
+        rf = self._replicate(eta_first[:, who] + num.measurement_shift(params, d, rows=first[who]), rng)
+        rl = self._replicate(eta_last[:, who] + num.measurement_shift(params, d, rows=last[who]), rng)
         replicated = np.mean(sign * (rl - rf) > 0, axis=1)
         rows = [{"estimate": "naive", "mean": naive, "sd": np.nan, "lower": np.nan, "upper": np.nan}]
         for name, draws in (("replicated", replicated), ("latent", latent)):
@@ -641,7 +647,11 @@ class ChangeFit:
         * ``modelled``: the change in the *expected* outcome between the same
           two times, which is free of the selection at referral when the model
           has a :class:`~cseoutcomes.models.Selection`;
-        * ``regression_to_the_mean``: naive minus modelled;
+        * ``measurement`` (with ``measurement_covariates`` only): the part of the
+          naive change that is how the two assessments were made, not the
+          young person (e.g. a referral assessment with more "unknown" answers
+          reads lower): the expected change as measured minus ``modelled``;
+        * ``regression_to_the_mean``: naive minus modelled (minus ``measurement``);
         * ``share_of_naive``: that as a share of the naive change.
 
         Without a selection the model already separates part of the noise at
@@ -656,16 +666,27 @@ class ChangeFit:
         if not two.any():
             raise ModelError("no young person has two assessments", hint="a change needs a second assessment")
         naive = float(np.mean(d.y[last[two]].astype(float) - d.y[first[two]].astype(float)))
-        if d.family == "ordinal":
-            cut = self._draws("cutpoints")
-            exp_f = num.ordinal_expected(eta_first[:, two], cut)
-            exp_l = num.ordinal_expected(eta_last[:, two], cut)
-            modelled = (exp_l - exp_f).mean(axis=1)
-        else:
-            modelled = d.y_scale * (eta_last[:, two] - eta_first[:, two]).mean(axis=1)
+        params = self._params()
+        shift_f = num.measurement_shift(params, d, rows=first[two])
+        shift_l = num.measurement_shift(params, d, rows=last[two])
+
+        def expected_change(shift_first, shift_last) -> np.ndarray:
+            if d.family == "ordinal":
+                cut = self._draws("cutpoints")
+                exp_f = num.ordinal_expected(eta_first[:, two] + shift_first, cut)
+                exp_l = num.ordinal_expected(eta_last[:, two] + shift_last, cut)
+                return (exp_l - exp_f).mean(axis=1)
+            return d.y_scale * ((eta_last[:, two] + shift_last) - (eta_first[:, two] + shift_first)).mean(axis=1)
+
+        modelled = expected_change(0.0, 0.0)
+        parts = [("modelled", modelled)]
         rtm = naive - modelled
+        if d.m_names:
+            measurement = expected_change(shift_f, shift_l) - modelled
+            parts.append(("measurement", measurement))
+            rtm = rtm - measurement
         rows = [{"estimate": "naive", "mean": naive, "sd": np.nan, "lower": np.nan, "upper": np.nan}]
-        for name, draws in (("modelled", modelled), ("regression_to_the_mean", rtm),
+        for name, draws in (*parts, ("regression_to_the_mean", rtm),
                             ("share_of_naive", rtm / naive if naive else np.full_like(rtm, np.nan))):
             rows.append({"estimate": name, **{k: float(v) for k, v in _summarise(draws, prob).items()}})
         out = pd.DataFrame(rows).set_index("estimate")
@@ -729,6 +750,8 @@ class ChangeFit:
         new ones get effects drawn from the fitted population distribution, one
         per posterior draw. Time is a number since referral in the model's unit,
         or dates (counted from each young person's first row in ``new_data``).
+        A prediction is for an assessment made at the reference of any
+        measurement covariates (each 0; with a referral flag, a review).
 
         ``kind="summary"``: a DataFrame per row (ordinal: probability of each
         category and the expected category position; continuous: expected value)

@@ -30,7 +30,8 @@ def draw_prior(model: ChangeModel, design: Design, rng: np.random.Generator) -> 
 
     Names are those of the posterior: ``slope``, ``person_sd``,
     ``person_intercept``, ``slope_sd_<level>``, ``slope_<level>``, ...,
-    ``cutpoints`` (ordinal) or ``intercept``, ``sigma`` (and ``nu``), and with a
+    ``cutpoints`` (ordinal) or ``intercept``, ``sigma`` (and ``nu``), ``measurement`` (one per
+    measurement covariate), and with a
     joint drop-out model ``closure_rate`` and ``closure_effect`` (one per reason; with
     baseline knots also ``closure_period_rate``, reason by later period).
     """
@@ -53,6 +54,8 @@ def draw_prior(model: ChangeModel, design: Design, rng: np.random.Generator) -> 
         out[f"intercept_{level}"] = sd * rng.standard_normal(len(design.groups[level].labels))
     if design.X.shape[1]:
         out["beta"] = rng.normal(pri.covariates.mu, pri.covariates.sigma, design.X.shape[1])
+    if design.m_names:
+        out["measurement"] = rng.normal(pri.measurement.mu, pri.measurement.sigma, len(design.m_names))
     if design.person_event is not None:
         R = len(design.closure_reasons)
         out["closure_rate"] = rng.normal(pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma, R)
@@ -95,7 +98,8 @@ def _screened_referrals(params: dict[str, np.ndarray], design: Design,
     sd = float(params["person_sd"])
     batch = {k: np.asarray(v)[None, ...] for k, v in params.items()}
     own = np.asarray(params["person_intercept"], dtype=float)
-    offset = num.linear_predictor(batch, design, rows=rows)[0] - own[people]
+    offset = (num.linear_predictor(batch, design, rows=rows) + num.measurement_shift(batch, design, rows=rows))[0] \
+        - own[people]
     u = np.empty(len(rows))
     y = np.empty(len(rows), dtype=np.int64 if design.family == "ordinal" else float)
     todo = np.arange(len(rows))
@@ -164,7 +168,7 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
     if sel.any():
         params, referral_y = _screened_referrals(params, design, rng)
     batch = {k: np.asarray(v)[None, ...] for k, v in params.items()}
-    eta = num.linear_predictor(batch, design)[0]
+    eta = (num.linear_predictor(batch, design) + num.measurement_shift(batch, design))[0]
     out = data.copy()
     if design.family == "ordinal":
         y = num.ordinal_sample(eta, np.asarray(params["cutpoints"]), rng)

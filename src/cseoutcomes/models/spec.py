@@ -137,6 +137,13 @@ class Priors(_Frozen):
         Normal(0, 1) per year for each reason's change in log hazard per year
         since referral (``Dropout(time_trend=True)`` only): within two SDs the
         hazard changes by a factor between 0.14 and 7.4 a year, either way.
+    measurement
+        Normal(0, 1) on the latent scale per unit of each measurement covariate
+        (``ChangeModel.measurement_covariates``): within two SDs, a referral
+        assessment (or one more unanswered indicator) reads up to 2 logits
+        higher or lower than an assessment of the same latent risk at the
+        reference, about one band of a four-band scale (for scores: 2 outcome
+        SDs); none assumed.
     """
 
     thresholds: Dirichlet = Dirichlet()
@@ -153,6 +160,7 @@ class Priors(_Frozen):
     closure_rate: Normal = Normal(mu=-1.0, sigma=1.0)
     closure_effect: Normal = Normal(mu=0.0, sigma=0.5)
     closure_trend: Normal = Normal(mu=0.0, sigma=1.0)
+    measurement: Normal = Normal(mu=0.0, sigma=1.0)
 
     def for_slope(self, level: str) -> HalfNormal:
         return self.slope_sd_by.get(level, self.slope_sd)
@@ -311,6 +319,18 @@ class ChangeModel(_Frozen):
     covariates
         Further columns: numbers (centred and scaled internally) or categories
         (one indicator per category but the first).
+    measurement_covariates
+        Columns of numbers (or true/false) that change how an assessment
+        *measures* the latent outcome, not the outcome itself: whether it is
+        the referral assessment (made when less is known, so more indicators
+        are "unknown" and score nothing), how many indicators were unanswered,
+        who rated. Each shifts the observed outcome by ``gamma * value`` on
+        the latent scale (prior ``Priors.measurement``); every estimand
+        (change, latent bands, the share at lower risk, drop-out hazards) is
+        about the latent outcome measured at value 0, so a referral flag
+        (1 at referral, 0 at reviews) puts referral on the reviews' footing.
+        Not centred: 0 is the reference. See docs/models.md, "Measurement
+        covariates".
     closure
         Column whose non-blank value marks a case closed in the window (used by
         :meth:`ChangeFit.proportion_lower_risk`); its values are the closure reasons.
@@ -358,6 +378,7 @@ class ChangeModel(_Frozen):
     nested: dict[str, str] = Field(default_factory=dict)
     person_slopes: bool = False
     covariates: tuple[str, ...] = ()
+    measurement_covariates: tuple[str, ...] = ()
     closure: str | None = "closure_reason"
     closure_date: str | None = "closure_date"
     planned_closures: tuple[str, ...] = ("risk_reduced",)
@@ -384,6 +405,11 @@ class ChangeModel(_Frozen):
                 problems.append(f"nested: {child!r} cannot be nested in itself")
         if self.dropout is not None and not (self.closure and self.closure_date):
             problems.append("dropout: a joint drop-out model needs closure= and closure_date= columns")
+        for c in sorted(set(self.covariates) & set(self.measurement_covariates)):
+            problems.append(f"measurement_covariates: {c!r} is also in covariates; a column either changes the "
+                            "outcome (covariates) or how it is measured (measurement_covariates), not both")
+        if len(set(self.measurement_covariates)) < len(self.measurement_covariates):
+            problems.append("measurement_covariates: a column is named twice")
         for level in self.priors.slope_sd_by:
             if level not in self.slope_levels:
                 problems.append(f"priors.slope_sd_by: {level!r} has no random slope")
@@ -508,6 +534,8 @@ class ChangeModel(_Frozen):
                 " + time" if self.dropout.time_trend else "") + (
                 f", baseline steps at {', '.join(f'{k:g}' for k in self.dropout.baseline_knots)} {self.time_unit}"
                 if self.dropout.baseline_knots else "")
+        if self.measurement_covariates:
+            sel += f"; measurement shifted by {', '.join(self.measurement_covariates)}"
         return f"{self.outcome} ~ {' + '.join(terms)}  [{fam}; time in {self.time_unit}{sel}]"
 
     # ------------------------------------------------------------------ fitting
