@@ -15,12 +15,14 @@ from the ordinal Package" for its worked example. Data only.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from cseoutcomes import Instrument
+from cseoutcomes.errors import ConvergenceWarning
 
 DATA = Path(__file__).parent / "data"
 
@@ -57,3 +59,11 @@ def sleepstudy() -> pd.DataFrame:
 @pytest.fixture
 def wine() -> pd.DataFrame:
     return pd.read_csv(DATA / "wine.csv", dtype={"rating": str, "judge": str})
+
+
+def quiet_fit(model, data, **kw):
+    """Fit a test model without a progress bar or convergence warnings (500 draws and tuning steps, seed 1)."""
+    kw = {"draws": 500, "tune": 500, "seed": 1, "progress": False, **kw}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(data, **kw)

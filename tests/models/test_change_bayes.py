@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from peer_change_data import nested_growth
 
-from conftest import sleep_instrument, wine_instrument
+from conftest import quiet_fit, sleep_instrument, wine_instrument
 from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
 from cseoutcomes.models import (
     ChangeFit,
@@ -28,11 +28,7 @@ from cseoutcomes.simulate import hub_and_spoke
 pytestmark = pytest.mark.slow
 
 
-def _fit(model, data, **kw):
-    kw = {"draws": 500, "tune": 500, "seed": 1, "progress": False, **kw}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(data, **kw)
+_fit = quiet_fit
 
 
 @pytest.fixture(scope="module")

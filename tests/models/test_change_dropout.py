@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError, ModelWarning
+from conftest import quiet_fit
+from cseoutcomes.errors import DataError, ModelError, ModelWarning
 from cseoutcomes.models import ChangeModel, Dropout, simulate_outcomes
 from cseoutcomes.models import _numeric as num
 from cseoutcomes.models.design import build_design
@@ -320,10 +321,7 @@ def test_simulated_closures_end_the_assessments_and_keep_the_observation_window(
 # ------------------------------------------------------------------ fitting (slow)
 
 def _fit(model, data, **kw):
-    kw = {"draws": 500, "tune": 500, "seed": 2, "progress": False, **kw}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(data, **kw)
+    return quiet_fit(model, data, **{"seed": 2, **kw})
 
 
 @pytest.mark.slow

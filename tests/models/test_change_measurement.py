@@ -15,8 +15,6 @@ decomposition adds up exactly.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,8 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from conftest import wine_instrument
-from cseoutcomes.errors import ConvergenceWarning, DataError, ModelError
+from conftest import quiet_fit, wine_instrument
+from cseoutcomes.errors import DataError, ModelError
 from cseoutcomes.models import (
     ChangeModel,
     Dropout,
@@ -186,10 +184,7 @@ def test_statsmodels_has_no_measurement_covariates(small):
 
 
 def _fit(model, data, **kw):
-    kw = {"draws": 300, "tune": 300, "seed": 1, "progress": False, **kw}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(data, **kw)
+    return quiet_fit(model, data, **{"draws": 300, "tune": 300, **kw})
 
 
 @pytest.mark.slow
