@@ -224,20 +224,26 @@ def test_unknown_override_raises_with_suggestion():
 
 
 def test_a_wide_low_step_makes_the_planned_closure_hazard_log_linear_in_risk():
-    """risk_reduced_max * logistic((below - eta) / width) with ``below`` far under the data is
-    exp(-eta / width) times a constant over the data's range: the joint model's form (the
-    ``mnar_loglinear`` scenario of the study)."""
+    """The simulator's planned-closure hazard with ``risk_reduced_below`` far under the data and
+    ``risk_reduced_width`` 0.5 is exp(-2 eta) times a constant over the data's range, the joint
+    model's form (the study's ``mnar_loglinear`` scenario); with the defaults it is a step, half way
+    (0.15 a month) at -1.4; nil before ``min_months_open`` in both."""
     import math
 
-    from cseoutcomes.simulate import _logistic
+    from cseoutcomes.simulate import _Simulation
 
-    below, width = -10.0, 0.5
+    def hazard(**overrides):
+        return _Simulation(Programme.with_overrides(**overrides), np.random.default_rng(0), 0).planned_closure_hazard
+
     eta = np.linspace(-3, 3, 13)
-    hazard = 0.15 * math.exp(17.2) * _logistic((below - eta) / width)
-    slope = np.diff(np.log(hazard)) / np.diff(eta)
-    assert np.allclose(slope, -1 / width, rtol=1e-3)
-    # 0.15 a month at eta = -1.4, where the default step is half way (0.3 * 1/2)
-    assert 0.15 * math.exp(17.2) * _logistic(np.array([(below + 1.4) / width]))[0] == pytest.approx(0.15, rel=1e-6)
+    wide = hazard(risk_reduced_below=-10.0, risk_reduced_width=0.5, risk_reduced_max=0.15 * math.exp(17.2))
+    h = wide(eta, 6.0)
+    assert np.allclose(np.diff(np.log(h)) / np.diff(eta), -2.0, rtol=1e-3)
+    assert wide(np.array([-1.4]), 6.0)[0] == pytest.approx(0.15, rel=1e-6)
+    step = hazard()
+    assert step(np.array([-1.4]), 6.0)[0] == pytest.approx(0.15)
+    assert step(np.array([1.0]), 6.0)[0] < 2e-4 and step(np.array([-3.0]), 6.0)[0] > 0.29
+    assert not np.any(wide(eta, 2.0)) and not np.any(step(eta, 2.0))
 
 
 def test_import_stays_light():

@@ -698,6 +698,13 @@ class _Simulation:
         return (pts * yes).sum(axis=1)
 
     # -- closures --------------------------------------------------------------------------------
+    def planned_closure_hazard(self, eta: np.ndarray, months: np.ndarray) -> np.ndarray:
+        """Monthly hazard of a planned "risk reduced" closure at latent trend ``eta``, ``months`` after referral
+        (broadcast): a logistic step down in ``eta``, nil before ``min_months_open``."""
+        p = self.p
+        step = _logistic((p.risk_reduced_below - np.asarray(eta, dtype=float)) / p.risk_reduced_width)
+        return p.risk_reduced_max * step * (np.asarray(months) >= p.min_months_open)
+
     def closures(self, ref: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Months from referral to closure (inf = beyond the horizon) and reason index."""
         p, rng = self.p, self.rng
@@ -705,7 +712,7 @@ class _Simulation:
         horizon = int(np.ceil((self.end - self.start).days / _DAYS_PER_MONTH)) + 2
         m = np.arange(horizon) + 0.5
         eta = ref["intercept"].to_numpy()[:, None] + ref["slope"].to_numpy()[:, None] * m[None, :]
-        rr = p.risk_reduced_max * _logistic((p.risk_reduced_below - eta) / p.risk_reduced_width) * (m[None, :] >= p.min_months_open)
+        rr = self.planned_closure_hazard(eta, m)
         mult = np.exp(p.dropout_risk_effect * eta)
         rates = [rr, p.not_engaging_rate * mult, p.not_contactable_rate * mult,
                  np.full_like(eta, p.moved_away_rate), p.transferred_rate * mult]

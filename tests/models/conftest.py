@@ -18,6 +18,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,6 +60,28 @@ def sleepstudy() -> pd.DataFrame:
 @pytest.fixture
 def wine() -> pd.DataFrame:
     return pd.read_csv(DATA / "wine.csv", dtype={"rating": str, "judge": str})
+
+
+def value_point(model, p: dict) -> dict:
+    """The PyMC model's value variables at parameters ``p`` (as :func:`draw_prior` returns them): the
+    non-centred z's, log-SDs and transformed thresholds the compiled graph takes."""
+    point = {name: p[name] for name in ("slope", "measurement", "closure_rate", "closure_effect", "closure_trend",
+                                        "closure_period_rate", "intercept", "beta") if name in p}
+    sds = {"person_sd": ("person_intercept", "z_person"), "person_slope_sd": ("person_slope", "z_person_slope")}
+    sds.update({k: (f"slope_{k[len('slope_sd_'):]}", f"z_slope_{k[len('slope_sd_'):]}")
+                for k in p if k.startswith("slope_sd_")})
+    sds.update({k: (f"intercept_{k[len('intercept_sd_'):]}", f"z_intercept_{k[len('intercept_sd_'):]}")
+                for k in p if k.startswith("intercept_sd_")})
+    for sd, (effect, z) in sds.items():
+        if sd in p:
+            point[f"{sd}_log__"] = np.log(p[sd])
+            point[z] = p[effect] / p[sd]
+    for name in ("sigma", "nu"):
+        if name in p:
+            point[f"{name}_log__"] = np.log(p[name])
+    if "cutpoints" in p:
+        point["cutpoints_ordered__"] = model.rvs_to_transforms[model["cutpoints"]].forward(p["cutpoints"]).eval()
+    return point
 
 
 def quiet_fit(model, data, **kw):

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from conftest import quiet_fit
+from conftest import quiet_fit, value_point
 from cseoutcomes.errors import DataError, ModelError, ModelWarning
 from cseoutcomes.models import ChangeModel, Dropout, simulate_outcomes
 from cseoutcomes.models import _numeric as num
@@ -171,19 +171,7 @@ def test_the_pymc_graph_matches_the_numpy_likelihood(small, time_trend, knots):
     model = build_pymc_model(m, d)
     rng = np.random.default_rng(1)
     p = draw_prior(m, d, rng)
-    point = {"slope": p["slope"], "person_sd_log__": np.log(p["person_sd"]),
-             "z_person": p["person_intercept"] / p["person_sd"],
-             "person_slope_sd_log__": np.log(p["person_slope_sd"]),
-             "z_person_slope": p["person_slope"] / p["person_slope_sd"],
-             "closure_rate": p["closure_rate"], "closure_effect": p["closure_effect"]}
-    if time_trend:
-        point["closure_trend"] = p["closure_trend"]
-    if knots:
-        point["closure_period_rate"] = p["closure_period_rate"]
-    for level in ("service", "worker"):
-        point[f"slope_sd_{level}_log__"] = np.log(p[f"slope_sd_{level}"])
-        point[f"z_slope_{level}"] = p[f"slope_{level}"] / p[f"slope_sd_{level}"]
-    point["cutpoints_ordered__"] = model.rvs_to_transforms[model["cutpoints"]].forward(p["cutpoints"]).eval()
+    point = value_point(model, p)
     term = next(v for v in model.potentials if v.name == "closure_loglik")
     graph = model.compile_fn(model.replace_rvs_by_values([term])[0], inputs=model.value_vars,
                              on_unused_input="ignore")(point)

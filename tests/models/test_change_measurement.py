@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from conftest import quiet_fit, wine_instrument
+from conftest import quiet_fit, value_point, wine_instrument
 from cseoutcomes.errors import DataError, ModelError
 from cseoutcomes.models import (
     ChangeModel,
@@ -52,23 +52,6 @@ def _model(**kw) -> ChangeModel:
     return ChangeModel(**{**base, **kw})
 
 
-def _point(model, p: dict) -> dict:
-    """The PyMC value variables at the parameters ``p`` (as drawn by draw_prior)."""
-    point = {"slope": p["slope"], "person_sd_log__": np.log(p["person_sd"]),
-             "z_person": p["person_intercept"] / p["person_sd"], "measurement": p["measurement"]}
-    for level in ("service", "worker"):
-        point[f"slope_sd_{level}_log__"] = np.log(p[f"slope_sd_{level}"])
-        point[f"z_slope_{level}"] = p[f"slope_{level}"] / p[f"slope_sd_{level}"]
-    for name in ("closure_rate", "closure_effect", "intercept"):
-        if name in p:
-            point[name] = p[name]
-    if "sigma" in p:
-        point["sigma_log__"] = np.log(p["sigma"])
-    if "cutpoints" in p:
-        point["cutpoints_ordered__"] = model.rvs_to_transforms[model["cutpoints"]].forward(p["cutpoints"]).eval()
-    return point
-
-
 def _term(model, name: str, point: dict) -> float:
     var = next(v for v in [*model.potentials, *model.observed_RVs] if v.name == name)
     expr = model.logp(vars=[var], sum=True) if var in model.observed_RVs else model.replace_rvs_by_values([var])[0]
@@ -89,7 +72,7 @@ def test_the_graph_shifts_the_ordinal_likelihood_and_the_screen_but_not_the_clos
     model = build_pymc_model(m, d)
     p = draw_prior(m, d, np.random.default_rng(3))
     p["measurement"] = np.array([-1.3, 0.4])
-    point = _point(model, p)
+    point = value_point(model, p)
     batch = {k: np.asarray(v)[None, ...] for k, v in p.items()}
     eta = num.linear_predictor(batch, d)
     shift = num.measurement_shift(batch, d)
@@ -118,7 +101,7 @@ def test_the_graph_shifts_a_continuous_outcome(small):
     batch = {k: np.asarray(v)[None, ...] for k, v in p.items()}
     mu = num.linear_predictor(batch, d)[0] + d.M @ p["measurement"]  # linear_predictor adds the intercept
     ours = stats.norm.logpdf(d.y_std, loc=mu, scale=p["sigma"]).sum()
-    assert _term(model, "y", _point(model, p)) == pytest.approx(ours, rel=1e-10)
+    assert _term(model, "y", value_point(model, p)) == pytest.approx(ours, rel=1e-10)
 
 
 @settings(max_examples=25, deadline=None)

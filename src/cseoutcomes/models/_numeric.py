@@ -202,6 +202,12 @@ def measurement_shift(params: Mapping[str, np.ndarray], design, *,
     return np.asarray(params["measurement"]) @ M[sl].T
 
 
+def measured_predictor(params: Mapping[str, np.ndarray], design, *, rows: np.ndarray | None = None) -> np.ndarray:
+    """What the assessments measure, shape (S, n): the latent :func:`linear_predictor` plus the
+    :func:`measurement_shift` of each row (the likelihood's and the simulator's predictor)."""
+    return linear_predictor(params, design, rows=rows) + measurement_shift(params, design, rows=rows)
+
+
 def row_slopes(params: Mapping[str, np.ndarray], design, *, rows: np.ndarray | None = None) -> np.ndarray:
     """Total slope of time (latent units per time unit) at every row (or ``rows``), shape (S, n)."""
     sl = slice(None) if rows is None else rows

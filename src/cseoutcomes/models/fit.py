@@ -312,7 +312,7 @@ class ChangeFit:
         out = np.empty((len(self._params()["slope"]), d.n))
         sel = d.selected if d.selection is not None else None
         for sl, p in self._chunks():
-            eta = num.linear_predictor(p, d) + num.measurement_shift(p, d)
+            eta = num.measured_predictor(p, d)
             if d.family == "ordinal":
                 out[sl] = num.ordinal_logp(d.y, eta, p["cutpoints"])
             elif d.family == "student_t":

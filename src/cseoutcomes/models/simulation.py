@@ -98,8 +98,7 @@ def _screened_referrals(params: dict[str, np.ndarray], design: Design,
     sd = float(params["person_sd"])
     batch = {k: np.asarray(v)[None, ...] for k, v in params.items()}
     own = np.asarray(params["person_intercept"], dtype=float)
-    offset = (num.linear_predictor(batch, design, rows=rows) + num.measurement_shift(batch, design, rows=rows))[0] \
-        - own[people]
+    offset = num.measured_predictor(batch, design, rows=rows)[0] - own[people]
     u = np.empty(len(rows))
     y = np.empty(len(rows), dtype=np.int64 if design.family == "ordinal" else float)
     todo = np.arange(len(rows))
@@ -168,7 +167,7 @@ def simulate_outcomes(model: ChangeModel, data: pd.DataFrame, params: dict[str, 
     if sel.any():
         params, referral_y = _screened_referrals(params, design, rng)
     batch = {k: np.asarray(v)[None, ...] for k, v in params.items()}
-    eta = (num.linear_predictor(batch, design) + num.measurement_shift(batch, design))[0]
+    eta = num.measured_predictor(batch, design)[0]
     out = data.copy()
     if design.family == "ordinal":
         y = num.ordinal_sample(eta, np.asarray(params["cutpoints"]), rng)
