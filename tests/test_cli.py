@@ -351,3 +351,62 @@ def test_fit_scores_items_mapped_to_other_column_names(capsys, small_export, tmp
     code, _, err = run(capsys, "fit", str(data), "-i", "cse-risk-indicators", "--columns", str(mapping),
                        "--outcome", "total", "--backend", "statsmodels", "--out", str(out_path))
     assert code == 1 and len(err.strip().splitlines()) == 1 and "'going_missing' is in the data" in err
+
+
+@pytest.mark.slow
+def test_fit_with_dropout_selection_and_the_referral_apart(capsys, small_export, tmp_path):
+    """The settings the simulation study found honest (docs/what-the-72-hides.md) from the command line: the
+    model line says each assumption, the fit has the referral shift and the closure hazards, and the output
+    splits the naive pre-post change."""
+    out_path = tmp_path / "fit.nc"
+    code, out, err = run(capsys, "fit", str(small_export), "-i", "cse-risk-indicators", "--outcome", "total_band",
+                         "--groups", "service", "--dropout", "--baseline-knots", "3", "--referral-apart",
+                         "--selection-at-least", "mild", "--out", str(out_path), "--draws", "100", "--tune", "150",
+                         "--seed", "2", "--no-progress")
+    assert code == 0, err
+    assert ("referral selected at >= mild; joint drop-out: closure hazard by reason ~ latent risk, baseline steps "
+            "at 3 months; measurement shifted by referral") in out
+    for name in ("measurement[referral]", "closure_effect[risk_reduced]", "closure_period_rate[risk_reduced, from 3]"):
+        assert name in out
+    assert "Naive pre-post change and regression to the mean (referral selected at >= mild):" in out
+    assert re.search(r"^measurement +-?\d", out, flags=re.M)
+    from cseoutcomes.models import load_fit
+
+    fit = load_fit(out_path)
+    assert fit.model.measurement_covariates == ("referral",) and fit.model.dropout.baseline_knots == (3.0,)
+    assert "YP0" not in out + err and "W01" not in out + err
+
+
+@pytest.mark.parametrize(("extra", "fragment", "status"), [
+    (["--baseline-knots", "3"], "--baseline-knots belongs to the joint drop-out model", 1),
+    (["--observation-end", "2025-01-01"], "--observation-end belongs to the joint drop-out model", 1),
+    (["--dropout", "--observation-end", "soon"], "observation_end 'soon' is not a date", 1),
+    (["--selection-at-least", "high"], "selection threshold 'high' is not a category of 'total_band'", 2),
+    (["--measurement-covariates", "rater_grade"], "missing from the data: 'rater_grade' (measurement covariate", 1),
+    (["--measurement-covariates", "rater"], "column 'rater' (measurement covariate) is not numbers or true/false", 1),
+])
+def test_fit_dropout_and_measurement_mistakes_are_one_line_errors(capsys, small_export, extra, fragment, status):
+    code, _, err = run(capsys, "fit", str(small_export), "-i", "cse-risk-indicators", "--outcome", "total_band",
+                       "--out", "x.nc", *extra)
+    assert code == status, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0]
+
+
+def test_fit_dropout_without_closure_columns_and_a_taken_referral_name(capsys, small_export, tmp_path):
+    table = pd.read_csv(small_export, dtype=str, keep_default_na=False)
+    data = tmp_path / "open.csv"
+    table.drop(columns=["closure_reason", "closure_date"]).to_csv(data, index=False)
+    code, _, err = run(capsys, "fit", str(data), "-i", "cse-risk-indicators", "--outcome", "total_band",
+                       "--dropout", "--out", "x.nc")
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "--dropout needs the closure reason and closure date columns" in err and "--columns" in err
+    table.assign(referral="x").to_csv(data, index=False)
+    code, _, err = run(capsys, "fit", str(data), "-i", "cse-risk-indicators", "--outcome", "total_band",
+                       "--referral-apart", "--out", "x.nc")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "column 'referral' is already in the data" in err
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", str(small_export), "-i", "cse-risk-indicators", "--outcome", "total_band", "--dropout",
+              "--baseline-knots", "3,0", "--out", "x.nc"])
+    assert stop.value.code == 2
+    assert "--baseline-knots: '0' must be a number above 0" in capsys.readouterr().err

@@ -39,6 +39,22 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _positive_numbers(text: str) -> tuple[float, ...]:
+    """argparse type: comma-separated finite numbers above 0."""
+    import math
+
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{part}' is not a number") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"'{part}' must be a number above 0")
+        values.append(value)
+    return tuple(values)
+
+
 def _data_command(sub, name: str, help: str) -> argparse.ArgumentParser:
     """A subcommand that reads an export against an instrument (the arguments they share)."""
     p = sub.add_parser(name, help=help)
@@ -143,6 +159,26 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-unit", choices=("months", "quarters", "years"), default="months")
     p.add_argument("--person-slopes", action="store_true", help="give each young person a random slope")
     p.add_argument("--covariates", metavar="COLS", default="", help="comma-separated covariate columns")
+    p.add_argument("--dropout", action="store_true",
+                   help="joint drop-out model: when and why a case closes depends on the latent risk (needs closure "
+                        "reason and closure date columns; default: closure ignorable, missing at random)")
+    p.add_argument("--observation-end", metavar="DATE",
+                   help="--dropout: the date the data were extracted; open cases are followed until then "
+                        "(default: the latest date in the data)")
+    p.add_argument("--baseline-knots", type=_positive_numbers, default=(), metavar="TIMES",
+                   help="--dropout: comma-separated times since referral (in --time-unit) at which each closure "
+                        "reason's baseline hazard may change, e.g. 3 (months) when no case closes as planned "
+                        "before a first review")
+    p.add_argument("--selection-at-least", metavar="VALUE",
+                   help="referral selection: every case was taken on because its referral assessment reached this "
+                        "band (or score); models the screen, so regression to the mean is taken out of the change")
+    p.add_argument("--measurement-covariates", metavar="COLS", default="",
+                   help="comma-separated 0/1 or numeric columns that change how an assessment reads, not the young "
+                        "person's outcome (e.g. who rated)")
+    p.add_argument("--referral-apart", action="store_true",
+                   help="measure the referral assessment apart: a measurement covariate 'referral' that is 1 on "
+                        "each young person's first assessment (when referrals read differently, e.g. more "
+                        "'unknown' answers)")
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: nutpie 300, others 1000)")
     p.add_argument("--chains", type=int, default=2)
@@ -442,7 +478,7 @@ def _cmd_pseudonymise(args) -> int:
 def _model_from_roles(args, inst, report):
     """A ChangeModel whose columns are the roles the validation found."""
     from cseoutcomes.errors import CseOutcomesError
-    from cseoutcomes.models import ChangeModel
+    from cseoutcomes.models import ChangeModel, Dropout, Selection
 
     roles = report.roles.roles
     for role in ("person", "date"):
@@ -455,16 +491,36 @@ def _model_from_roles(args, inst, report):
         raise CseOutcomesError(f"--groups: unknown level {unknown[0]!r}", hint="choose among worker, service, area")
     groups = {g: roles[g] for g in wanted if g in roles}
     closure = roles.get("closure_reason") or roles.get("closure_date")
+    if args.dropout and not ("closure_reason" in roles and "closure_date" in roles):
+        lacking = " and ".join(r.replace("_", " ") for r in ("closure_reason", "closure_date") if r not in roles)
+        raise CseOutcomesError(f"--dropout needs the {lacking} column{'s' * (' and ' in lacking)}, which the data "
+                               "does not have", where=args.data,
+                               hint="name them in --columns (e.g. 'closure_reason: Reason closed'), or leave out "
+                                    "--dropout")
+    for flag, value in (("--observation-end", args.observation_end), ("--baseline-knots", args.baseline_knots)):
+        if value and not args.dropout:
+            raise CseOutcomesError(f"{flag} belongs to the joint drop-out model", hint="add --dropout, or leave it out")
+    measured = [c.strip() for c in args.measurement_covariates.split(",") if c.strip()]
+    if args.referral_apart:
+        measured.append(REFERRAL_COLUMN)
     try:
+        dropout = Dropout(observation_end=args.observation_end, baseline_knots=args.baseline_knots) \
+            if args.dropout else None
+        selection = Selection(at_least=args.selection_at_least) if args.selection_at_least is not None else None
         return ChangeModel(instrument=inst.key, outcome=args.outcome, family=args.family, person=roles["person"],
                            time=roles["date"], time_unit=args.time_unit, groups=groups,
                            person_slopes=args.person_slopes,
                            covariates=tuple(c.strip() for c in args.covariates.split(",") if c.strip()),
-                           closure=closure)
+                           measurement_covariates=tuple(measured),
+                           closure=closure, closure_date=roles.get("closure_date"), dropout=dropout,
+                           selection=selection)
     except ValueError as exc:  # pydantic's ValidationError wraps our ModelError
         cause = exc.errors()[0] if hasattr(exc, "errors") else None
         text = cause["msg"].removeprefix("Value error, ") if cause else str(exc)
         raise CseOutcomesError(text, hint="see `cseoutcomes instruments show " + inst.id + "`") from None
+
+
+REFERRAL_COLUMN = "referral"  # the measurement covariate `fit --referral-apart` adds
 
 
 def _cmd_fit(args) -> int:
@@ -478,6 +534,8 @@ def _cmd_fit(args) -> int:
     report = co.validate(table, inst, columns)
     model = _model_from_roles(args, inst, report)
     valid = _items_by_id(report)
+    if args.referral_apart:
+        valid = model.with_referral_flag(valid, REFERRAL_COLUMN)
     n_q = len(report.quarantined)
     print(f"Read {len(table):,} assessments; {len(report.valid):,} valid"
           + (f", {n_q:,} quarantined and left out (see `cseoutcomes validate`)" if n_q else ""))
@@ -525,6 +583,8 @@ def _items_by_id(report):
 
 
 def _print_fit(fit, prob: float) -> None:
+    from cseoutcomes.models.design import first_and_last
+
     fmt = {"float_format": lambda v: f"{v:.3f}"}
     for line in fit._headline():
         print(line)
@@ -542,6 +602,11 @@ def _print_fit(fit, prob: float) -> None:
         print()
         print("Closed cases at lower risk than at referral:")
         print(fit.proportion_lower_risk(prob=prob).to_string(na_rep="", **fmt))
+    if (first_and_last(d)[2] > 1).any():
+        rtm = fit.regression_to_the_mean(prob)
+        print()
+        print(f"Naive pre-post change and regression to the mean ({rtm.attrs['assumption']}):")
+        print(rtm.drop(columns="n_people").to_string(na_rep="", **fmt))
 
 
 def _cmd_summarize(args) -> int:

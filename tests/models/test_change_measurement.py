@@ -163,6 +163,54 @@ def test_statsmodels_has_no_measurement_covariates(small):
         _model(outcome="total").fit(small, backend="statsmodels")
 
 
+# ------------------------------------------------------------------ the referral flag
+
+
+def test_the_referral_flag_is_the_simulated_referral_and_the_row_the_screen_reads(small):
+    """The simulator's occasion 0 is each young person's referral; the flag finds it from the dates alone,
+    and it is the row the selection's design treats as screened."""
+    model = _model(selection=Selection(at_least="mild"), measurement_covariates=())
+    plain = small.drop(columns="referral")
+    flagged = model.with_referral_flag(plain)
+    assert "referral" not in plain.columns  # the caller's table is not changed
+    assert flagged["referral"].tolist() == small["occasion"].eq(0).astype(int).tolist()
+    passed = plain.assign(total_band=np.where(flagged["referral"] == 1, "significant", "mild"))
+    d = build_design(model, passed)
+    assert d.selected is not None and len(d.selected) == len(passed)  # every row has a band
+    np.testing.assert_array_equal(d.selected, flagged["referral"].to_numpy() == 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 30)), min_size=1, max_size=25))
+def test_the_referral_flag_marks_one_earliest_row_per_young_person(rows):
+    """Property: exactly one row per young person is flagged, at that person's earliest time; among ties, the
+    first listed."""
+    table = pd.DataFrame(rows, columns=["pid", "t"]).assign(pid=lambda t: "p" + t["pid"].astype(str))
+    model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={}, person="pid", time="t")
+    flag = model.with_referral_flag(table)["referral"]
+    for _, rows_of in table.assign(flag=flag).groupby("pid"):
+        assert rows_of["flag"].sum() == 1
+        first = rows_of.index[rows_of["t"] == rows_of["t"].min()][0]
+        assert rows_of.loc[first, "flag"] == 1
+
+
+@pytest.mark.parametrize(("change", "kw", "message"), [
+    (lambda t: t, {}, r"column 'referral' is already in the data"),
+    (lambda t: t.drop(columns=["referral", "assessment_date"]), {},
+     r"columns missing from the data: 'assessment_date' \(time\)"),
+    (lambda t: t.drop(columns="referral").assign(assessment_date=lambda x: x["assessment_date"].where(x.index != 2)),
+     {}, r"column 'assessment_date': no date on spreadsheet rows 4"),
+    (lambda t: t.drop(columns="referral").assign(person_id=lambda x: x["person_id"].where(x.index != 0)),
+     {}, r"column 'person_id' \(person\): blank on spreadsheet rows 2"),
+])
+def test_referral_flag_problems_are_one_line_errors(small, change, kw, message):
+    with pytest.raises(DataError, match=message) as err:
+        _model().with_referral_flag(change(small), **kw)
+    assert "\n" not in str(err.value)
+    # the row's identifier is never printed
+    assert str(small["person_id"].iloc[0]) not in str(err.value)
+
+
 # ------------------------------------------------------------------ fits
 
 

@@ -343,8 +343,7 @@ def build_design(model: ChangeModel, data: pd.DataFrame, *, require_outcome: boo
     if info.get("selection_index") is not None:
         outcome_given = require_outcome or model.outcome in table.columns
         # the referral is the first assessment in the whole table, scorable or not
-        referral = pd.DataFrame({"p": person_codes, "t": t}).groupby("p")["t"].rank(method="first").to_numpy() == 1
-        selected = referral[keep]
+        selected = referral_rows(person_codes, t)[keep]
         bound = info["selection_index"]
         below = selected & (y < bound) & outcome_given
         if below.any():
@@ -546,6 +545,39 @@ def _nest(model: ChangeModel, group_text: dict[str, np.ndarray]) -> dict[str, np
         group_text[child] = np.array([f"{p}/{c}" for p, c in zip(group_text[parent], group_text[child], strict=True)],
                                      dtype=object)
     return group_text
+
+
+def referral_rows(person_codes: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """True on each young person's referral assessment: the earliest (the first listed where two tie)."""
+    return pd.DataFrame({"p": person_codes, "t": t}).groupby("p")["t"].rank(method="first").to_numpy() == 1
+
+
+def with_referral_flag(model: ChangeModel, data: pd.DataFrame, column: str = "referral") -> pd.DataFrame:
+    """``data`` with a 0/1 column that is 1 on each young person's referral assessment (see
+    :meth:`ChangeModel.with_referral_flag`)."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    if column in data.columns:
+        raise DataError(f"column {column!r} is already in the data", where=column,
+                        hint="pass column= another name, or use the column as it is")
+    missing = [f"{c!r} ({role})" for role, c in (("person", model.person), ("time", model.time))
+               if c not in data.columns]
+    if missing:
+        raise DataError(f"columns missing from the data: {', '.join(missing)}",
+                        hint="rename the columns or pass person= and time= to ChangeModel")
+    rownum = spreadsheet_rows(data)
+    person_text = _text(data[model.person])
+    problems: list[str] = []
+    blank = _blank(data[model.person])
+    if blank.any():
+        problems.append(f"column {model.person!r} (person): blank on spreadsheet rows {_rows_text(rownum[blank])}")
+    t = _time(model, data, pd.factorize(person_text)[0], rownum, problems)
+    if problems:
+        raise DataError(f"{len(problems)} problem{'s' * (len(problems) > 1)} with the data: " + "; ".join(problems),
+                        problems=problems, hint=None)
+    out = data.copy()
+    out[column] = referral_rows(pd.factorize(person_text)[0], t).astype(np.int64)
+    return out
 
 
 def prediction_rows(model: ChangeModel, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:

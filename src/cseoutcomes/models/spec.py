@@ -538,6 +538,34 @@ class ChangeModel(_Frozen):
             sel += f"; measurement shifted by {', '.join(self.measurement_covariates)}"
         return f"{self.outcome} ~ {' + '.join(terms)}  [{fam}; time in {self.time_unit}{sel}]"
 
+    def with_referral_flag(self, data, column: str = "referral"):
+        """``data`` with a 0/1 column that is 1 on each young person's referral assessment.
+
+        The referral assessment is a young person's earliest (by the model's
+        ``time`` column; the first listed where two tie), the same one the
+        referral screen (``selection=``) applies to. Use the column as a
+        measurement covariate when referral assessments read differently from
+        reviews (e.g. more "unknown" answers at referral; docs/models.md,
+        "Measurement covariates")::
+
+            model = ChangeModel(..., measurement_covariates=("referral",))
+            fit = model.fit(model.with_referral_flag(data))
+
+        ``data`` itself is not changed. A column already called ``column`` is an
+        error, not overwritten.
+
+        Examples
+        --------
+        >>> import pandas as pd, cseoutcomes as co
+        >>> m = co.ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups={})
+        >>> t = pd.DataFrame({"person_id": ["a", "a", "b"], "assessment_date": ["2024-03-01", "2024-01-05", "2024-02-01"]})
+        >>> m.with_referral_flag(t)["referral"].tolist()
+        [0, 1, 1]
+        """
+        from cseoutcomes.models.design import with_referral_flag
+
+        return with_referral_flag(self, data, column)
+
     # ------------------------------------------------------------------ fitting
 
     def fit(self, data, *, backend: Literal["pymc", "statsmodels"] = "pymc", sampler: str | None = None,
