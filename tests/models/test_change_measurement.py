@@ -87,7 +87,30 @@ def test_the_graph_shifts_the_ordinal_likelihood_and_the_screen_but_not_the_clos
     ours_closure = num.closure_loglik(batch["closure_rate"], batch["closure_effect"], eta0, slope,
                                       d.person_followup, d.person_event).sum()
     assert _term(model, "closure_loglik", point) == pytest.approx(ours_closure, rel=1e-10)
-    assert not num.selection_is_one_number(m, d)  # the referral rows are shifted: no shared pass probability
+    assert not num.selection_is_one_number(m, d)  # the referral rows are shifted unequally: one pass probability each
+
+
+def test_a_referral_flag_shifts_every_referral_alike_so_the_pass_probability_is_computed_once(small):
+    """With only a referral flag, every referral's offset is the same shift: the graph computes the pass
+    probability once (64 nodes), and it equals the per-referral NumPy reference at that shift; the
+    pointwise log-likelihood (for LOO) divides by the same number."""
+    from cseoutcomes.models._pymc import build_pymc_model
+
+    m = _model(selection=Selection(at_least="moderate"))
+    d = build_design(m, small)
+    assert num.selection_is_one_number(m, d)
+    model = build_pymc_model(m, d)
+    p = draw_prior(m, d, np.random.default_rng(5))
+    p["measurement"] = np.array([-1.1])
+    batch = {k: np.asarray(v)[None, ...] for k, v in p.items()}
+    rows = d.selected
+    offset = (num.linear_predictor(batch, d) + num.measurement_shift(batch, d))[:, rows] \
+        - batch["person_intercept"][:, d.person[rows]]
+    assert np.allclose(offset, -1.1)
+    ours = -num.selection_log_pass(offset, batch["person_sd"], batch["cutpoints"][:, 1], "ordinal", nodes=64).sum()
+    assert _term(model, "selection", value_point(model, p)) == pytest.approx(ours, rel=1e-10)
+    unshifted = -num.selection_log_pass(offset * 0, batch["person_sd"], batch["cutpoints"][:, 1], "ordinal").sum()
+    assert abs(ours - unshifted) > 1  # the shift moves the screen
 
 
 def test_the_graph_shifts_a_continuous_outcome(small):

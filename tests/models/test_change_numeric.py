@@ -106,7 +106,8 @@ def test_cutpoints_from_probabilities_inverts_the_category_probabilities():
 
 @pytest.mark.parametrize(("family", "selection", "simple"),
                          [("ordinal", None, False), ("gaussian", None, False), ("student_t", None, False),
-                          ("ordinal", "moderate", False), ("gaussian", 8.0, False), ("ordinal", "moderate", True)])
+                          ("ordinal", "moderate", False), ("gaussian", 8.0, False), ("ordinal", "moderate", True),
+                          ("ordinal", "moderate", "referral")])
 def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection, simple):
     """The sampled model (PyMC) and the post-processing (NumPy) must be the same model."""
     import pymc as pm  # noqa: F401  (the graph needs it)
@@ -119,11 +120,13 @@ def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection, sim
 
     sim = hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
     outcome = "total_band" if family == "ordinal" else "total"
-    table = sim.assessments.assign(age_c=sim.assessments["age"])
+    table = sim.assessments.assign(age_c=sim.assessments["age"], referral=sim.assessments["occasion"].eq(0))
     from cseoutcomes.models import Selection
 
     # simple: no covariates or group intercepts, so every referral has the same pass probability (one integral)
-    extra = {} if simple else {"intercepts_by": ("service",), "covariates": ("age_c",)}
+    # "referral": a referral flag shifts every referral alike, so still one integral, at the shift
+    extra = {} if simple is True else {"measurement_covariates": ("referral",)} if simple else \
+        {"intercepts_by": ("service",), "covariates": ("age_c",)}
     m = ChangeModel(instrument="cse-risk-indicators", outcome=outcome, family=family, person_slopes=True,
                     selection=Selection(at_least=selection) if selection is not None else None, **extra)
     d = build_design(m, table)
@@ -141,7 +144,8 @@ def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection, sim
             terms = [model["y"], *[p for p in model.potentials if p.name == "selection"]]
             lik = model.compile_logp(vars=terms, sum=True)(point)
         names = [v for v in ("slope", "person_sd", "person_intercept", "person_slope", "slope_worker", "slope_service",
-                             "slope_area", "intercept_service", "beta", "cutpoints", "intercept", "sigma", "nu")
+                             "slope_area", "intercept_service", "beta", "cutpoints", "intercept", "sigma", "nu",
+                             "measurement")
                  if v in model.named_vars]
         outs = model.replace_rvs_by_values([model[n] for n in names])
         values = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")(point)
@@ -149,6 +153,7 @@ def test_pymc_graph_and_numpy_agree_on_the_log_likelihood(family, selection, sim
     fit = ChangeFit(None, m, d, {})
     fit._posterior = None
     fit._param_cache = params
+    assert num.selection_is_one_number(m, d) == bool(simple and selection is not None)
     assert fit._loglik().sum() == pytest.approx(float(lik), rel=1e-9)
 
 

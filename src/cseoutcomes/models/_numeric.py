@@ -150,12 +150,17 @@ def selection_log_pass(offset: np.ndarray, person_sd: np.ndarray, threshold: np.
 
 def selection_is_one_number(spec, design) -> bool:
     """Whether every referral's offset (latent risk at referral apart from the person's own intercept)
-    is 0: no covariates, no group intercepts and referral at time 0. The pass probability is then the
-    same for everyone and is computed once, with 64 quadrature nodes (not when a measurement covariate
-    moves a referral assessment)."""
+    is the same: no covariates, no group intercepts, referral at time 0 and the same measurement
+    covariates on every referral assessment (none, or a referral flag, which shifts them all alike).
+    The pass probability is then the same for everyone and is computed once, with 64 quadrature nodes,
+    at the first referral's offset."""
+    if design.selected is None or design.X.shape[1] or spec.intercepts_by or np.any(design.t[design.selected] != 0):
+        return False
     M = getattr(design, "M", None)
-    return bool(design.selected is not None and not design.X.shape[1] and not spec.intercepts_by
-                and np.all(design.t[design.selected] == 0) and (M is None or not np.any(M[design.selected])))
+    if M is None or not M.shape[1]:
+        return True
+    referral_m = M[design.selected]
+    return bool(np.all(referral_m == referral_m[:1]))
 
 
 def linear_predictor(params: Mapping[str, np.ndarray], design, *, rows: np.ndarray | None = None) -> np.ndarray:

@@ -275,9 +275,9 @@ def _selection_potential(spec: ChangeModel, design: Design, data: dict, offset, 
 
     rows = data["selected_rows"]
     if design.family == "ordinal":
-        if selection_is_one_number(spec, design):
+        if selection_is_one_number(spec, design):  # the same for every referral: computed once
             z, w = np.polynomial.hermite_e.hermegauss(64)
-            log_pass = pt.logsumexp(_log_sigmoid(person_sd * z - threshold) + np.log(w / w.sum()))
+            log_pass = pt.logsumexp(_log_sigmoid(person_sd * z + (offset[rows[0]] - threshold)) + np.log(w / w.sum()))
             pm.Potential("selection", -rows.shape[0] * log_pass)
             return
         z, w = np.polynomial.hermite_e.hermegauss(SELECTION_NODES)

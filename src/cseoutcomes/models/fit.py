@@ -330,8 +330,7 @@ class ChangeFit:
         if d.family == "ordinal":
             threshold = p["cutpoints"][:, int(d.selection) - 1]
             if num.selection_is_one_number(self.model, d):
-                one = num.selection_log_pass(np.zeros((len(threshold), 1)), p["person_sd"], threshold, "ordinal",
-                                             nodes=64)
+                one = num.selection_log_pass(offset[:, :1], p["person_sd"], threshold, "ordinal", nodes=64)
                 return np.broadcast_to(one, offset.shape)
             return num.selection_log_pass(offset, p["person_sd"], threshold, "ordinal")
         threshold = (float(d.selection) - d.y_center) / d.y_scale
