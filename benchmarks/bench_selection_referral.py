@@ -1,0 +1,106 @@
+"""What the referral screen costs when the referral assessment is measured apart.
+
+The study's screen-modelled fit with the settings that match the simulated service
+(``model_selection_joint_slopes_pw_ref`` in ``examples/what_the_72_hides.py``: the screen at
+"moderate", joint drop-out with a baseline step at 3 months, person slopes, and the referral
+assessment measured apart by a 0/1 measurement covariate), on one programme of the
+``selection`` scenario (replication 900, which the study does not use), 2 chains x 500 draws
+after nutpie's 300 warm-up, one chain after the other, in one process.
+
+With only a referral flag every referral assessment is shifted alike, so the probability of
+passing the screen is one integral over the referral population (64 Gauss-Hermite nodes,
+computed once per gradient). The peer, in the same run, is the earlier form, one integral per
+referral (24 nodes each), forced by patching ``selection_is_one_number``; the two are the same
+model to quadrature accuracy (the shares agree). A third row is the same fit without the
+referral flag (one integral at 0), for the cost of measuring the referral apart.
+
+For each: the first fit (compiling included), the median of ``N_FITS`` fits with new seeds once
+compiled, the mean number of leapfrog steps per draw, the seconds per 1,000 gradient
+evaluations, the share of closed cases at lower risk and the largest R-hat.
+
+    python benchmarks/bench_selection_referral.py      # -> results/selection_referral.md (about 6 minutes)
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+N_FITS = 2
+REP = 900
+VARIANTS = {  # name: (referral flag, one integral)
+    "one pass probability per referral (peer: the earlier form)": (True, False),
+    "one pass probability for all referrals (the library)": (True, True),
+    "no referral flag (one pass probability at 0)": (False, True),
+}
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT / "examples"))
+    import what_the_72_hides as study
+
+    from cseoutcomes.models import ChangeModel, Dropout, Selection
+    from cseoutcomes.models import _numeric as num
+    from cseoutcomes.simulate import hub_and_spoke
+
+    scenario = "selection"
+    seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + REP
+    sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
+    base = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
+                       groups={"service": "service", "worker": "worker"})
+    data = base.with_referral_flag(sim.assessments)
+    library_form = num.selection_is_one_number
+    rows = []
+    for name, (flag, one) in VARIANTS.items():
+        model = base.model_copy(update={"selection": Selection(at_least="moderate"),
+                                        "dropout": Dropout(baseline_knots=study.PLANNED_KNOTS),
+                                        "person_slopes": True,
+                                        "measurement_covariates": ("referral",) if flag else ()})
+        num.selection_is_one_number = library_form if one else (lambda spec, design: False)
+        try:
+            times, steps, shares, rhats = [], [], [], []
+            for i in range(N_FITS + 1):
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit = model.fit(data, draws=500, seed=seed + i, progress=False, cores=1)
+                times.append(time.perf_counter() - start)
+                steps.append(float(fit.idata["sample_stats"]["n_steps"].mean()))
+                shares.append(float(fit.share_lower_at_closure()["mean"].iloc[0]))
+                rhats.append(float(fit.diagnostics(warn=False)["r_hat"].max()))
+        finally:
+            num.selection_is_one_number = library_form
+        warm = statistics.median(times[1:])
+        step = statistics.mean(steps[1:])
+        per_grad = warm / (2 * 800 * step) * 1000  # 2 chains x (300 warm-up + 500 draws), seconds per 1,000
+        rows.append((name, times[0], warm, step, per_grad, statistics.mean(shares), max(rhats)))
+        print(f"{name}: first {times[0]:.1f} s, then {warm:.1f} s, {step:.1f} steps, {per_grad:.2f} s/1000 grads, "
+              f"share {statistics.mean(shares):.3f}, max R-hat {max(rhats):.3f}", flush=True)
+    peer = rows[0]
+    lines = ["# Referral screen with the referral measured apart: cost per fit", "",
+             f"One `selection` programme (replication {REP}: {data['person_id'].nunique():,} young people, "
+             f"{len(data):,} assessments), the screen at moderate, joint drop-out with a baseline step at 3 months, "
+             f"person slopes; 2 chains x 500 draws after 300 warm-up, chains one after the other; median of {N_FITS} "
+             "fits once compiled. Ratios against the earlier form (one pass probability per referral) in the same "
+             "run.", "",
+             "| model | first fit, compiling (s) | fit once compiled (s) | ratio | leapfrog steps per draw "
+             "| s per 1,000 gradients | ratio | share at closure (mean of fits) | largest R-hat |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, first, warm, step, per_grad, share, rhat in rows:
+        lines.append(f"| {name} | {first:.1f} | {warm:.1f} | {warm / peer[2]:.2f} | {step:.1f} | {per_grad:.2f} | "
+                     f"{per_grad / peer[4]:.2f} | {share:.3f} | {rhat:.3f} |")
+    lines += ["", f"Machine: {platform.machine()}, Python {platform.python_version()}. "
+              "Command: `python benchmarks/bench_selection_referral.py`."]
+    out = Path(__file__).resolve().parent / "results" / "selection_referral.md"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
