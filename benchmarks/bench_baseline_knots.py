@@ -15,11 +15,10 @@ same run, is the same model without knots (one baseline rate per reason): ratios
 from __future__ import annotations
 
 import platform
-import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
 N_FITS = 2
@@ -36,6 +35,7 @@ VARIANTS = {  # name: (person slopes, knots in months)
 def main() -> int:
     sys.path.insert(0, str(ROOT / "examples"))
     import what_the_72_hides as study
+    from _harness import publish, time_fits
 
     from cseoutcomes.models import ChangeModel, Dropout
     from cseoutcomes.simulate import hub_and_spoke
@@ -49,20 +49,10 @@ def main() -> int:
         model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
                             groups={"service": "service", "worker": "worker"},
                             dropout=Dropout(baseline_knots=knots), person_slopes=slopes)
-        times, steps = [], []
-        for i in range(N_FITS + 1):
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit = model.fit(data, draws=500, seed=seed + i, progress=False, cores=1)
-            times.append(time.perf_counter() - start)
-            steps.append(float(fit.idata["sample_stats"]["n_steps"].mean()))
-        warm = statistics.median(times[1:])
-        step = statistics.mean(steps[1:])
-        per_grad = warm / (2 * 800 * step) * 1000  # 2 chains x (300 warm-up + 500 draws), seconds per 1,000
-        rows.append((name, times[0], warm, step, per_grad))
-        print(f"{name}: first {times[0]:.1f} s, then {warm:.1f} s, {step:.1f} steps, {per_grad:.2f} s/1000 grads",
-              flush=True)
+        t = time_fits(model, data, seed=seed, n_fits=N_FITS)
+        rows.append((name, t["first"], t["warm"], t["steps"], t["per_grad"]))
+        print(f"{name}: first {t['first']:.1f} s, then {t['warm']:.1f} s, {t['steps']:.1f} steps, "
+              f"{t['per_grad']:.2f} s/1000 grads", flush=True)
     peer = {False: rows[0], True: rows[3]}
     lines = ["# Piecewise baseline closure hazard: cost per fit", "",
              f"One `mnar_latent` programme (replication {REP}: {data['person_id'].nunique():,} young people, "
@@ -76,9 +66,7 @@ def main() -> int:
                      f"{per_grad / base[4]:.2f} |")
     lines += ["", f"Machine: {platform.machine()}, Python {platform.python_version()}. "
               "Command: `python benchmarks/bench_baseline_knots.py`."]
-    out = Path(__file__).resolve().parent / "results" / "baseline_knots.md"
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    publish("baseline_knots", "\n".join(lines))
     return 0
 
 

@@ -16,7 +16,7 @@ referral flag (one integral at 0), for the cost of measuring the referral apart.
 
 For each: the first fit (compiling included), the median of ``N_FITS`` fits with new seeds once
 compiled, the mean number of leapfrog steps per draw, the seconds per 1,000 gradient
-evaluations, the share of closed cases at lower risk and the largest R-hat.
+evaluations, the share of closed cases at lower risk (mean over every fit) and the largest R-hat.
 
     python benchmarks/bench_selection_referral.py      # -> results/selection_referral.md (about 6 minutes)
 """
@@ -26,9 +26,9 @@ from __future__ import annotations
 import platform
 import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
 N_FITS = 2
@@ -43,6 +43,7 @@ VARIANTS = {  # name: (referral flag, one integral)
 def main() -> int:
     sys.path.insert(0, str(ROOT / "examples"))
     import what_the_72_hides as study
+    from _harness import publish, time_fits
 
     from cseoutcomes.models import ChangeModel, Dropout, Selection
     from cseoutcomes.models import _numeric as num
@@ -63,24 +64,15 @@ def main() -> int:
                                         "measurement_covariates": ("referral",) if flag else ()})
         num.selection_is_one_number = library_form if one else (lambda spec, design: False)
         try:
-            times, steps, shares, rhats = [], [], [], []
-            for i in range(N_FITS + 1):
-                start = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fit = model.fit(data, draws=500, seed=seed + i, progress=False, cores=1)
-                times.append(time.perf_counter() - start)
-                steps.append(float(fit.idata["sample_stats"]["n_steps"].mean()))
-                shares.append(float(fit.share_lower_at_closure()["mean"].iloc[0]))
-                rhats.append(float(fit.diagnostics(warn=False)["r_hat"].max()))
+            t = time_fits(model, data, seed=seed, n_fits=N_FITS, each=lambda fit: (
+                float(fit.share_lower_at_closure()["mean"].iloc[0]), float(fit.diagnostics(warn=False)["r_hat"].max())))
         finally:
             num.selection_is_one_number = library_form
-        warm = statistics.median(times[1:])
-        step = statistics.mean(steps[1:])
-        per_grad = warm / (2 * 800 * step) * 1000  # 2 chains x (300 warm-up + 500 draws), seconds per 1,000
-        rows.append((name, times[0], warm, step, per_grad, statistics.mean(shares), max(rhats)))
-        print(f"{name}: first {times[0]:.1f} s, then {warm:.1f} s, {step:.1f} steps, {per_grad:.2f} s/1000 grads, "
-              f"share {statistics.mean(shares):.3f}, max R-hat {max(rhats):.3f}", flush=True)
+        share = statistics.mean(v[0] for v in t["each"])
+        rhat = max(v[1] for v in t["each"])
+        rows.append((name, t["first"], t["warm"], t["steps"], t["per_grad"], share, rhat))
+        print(f"{name}: first {t['first']:.1f} s, then {t['warm']:.1f} s, {t['steps']:.1f} steps, "
+              f"{t['per_grad']:.2f} s/1000 grads, share {share:.3f}, max R-hat {rhat:.3f}", flush=True)
     peer = rows[0]
     lines = ["# Referral screen with the referral measured apart: cost per fit", "",
              f"One `selection` programme (replication {REP}: {data['person_id'].nunique():,} young people, "
@@ -96,9 +88,7 @@ def main() -> int:
                      f"{per_grad / peer[4]:.2f} | {share:.3f} | {rhat:.3f} |")
     lines += ["", f"Machine: {platform.machine()}, Python {platform.python_version()}. "
               "Command: `python benchmarks/bench_selection_referral.py`."]
-    out = Path(__file__).resolve().parent / "results" / "selection_referral.md"
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    publish("selection_referral", "\n".join(lines))
     return 0
 
 
