@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from conftest import quiet_fit, value_point, wine_instrument
-from cseoutcomes.errors import DataError, ModelError
+from cseoutcomes.errors import DataError, ModelError, ModelWarning
 from cseoutcomes.models import (
     ChangeModel,
     Dropout,
@@ -111,6 +111,21 @@ def test_a_referral_flag_shifts_every_referral_alike_so_the_pass_probability_is_
     assert _term(model, "selection", value_point(model, p)) == pytest.approx(ours, rel=1e-10)
     unshifted = -num.selection_log_pass(offset * 0, batch["person_sd"], batch["cutpoints"][:, 1], "ordinal").sum()
     assert abs(ours - unshifted) > 1  # the shift moves the screen
+
+
+def test_a_screen_with_no_scorable_referral_divides_by_nothing(small):
+    """Referral assessments that cannot be scored are left out, so no row is screened: the graph still builds and
+    the screen's term is 0, with or without a referral flag."""
+    from cseoutcomes.models._pymc import build_pymc_model
+
+    table = small.assign(total_band=np.where(small["occasion"].eq(0), None, "moderate"))
+    for flag in ((), ("unknowns",)):
+        m = _model(selection=Selection(at_least="moderate"), measurement_covariates=flag)
+        with pytest.warns(ModelWarning, match="not scorable"):
+            d = build_design(m, table)
+        assert d.selected is not None and not d.selected.any()
+        model = build_pymc_model(m, d)
+        assert _term(model, "selection", model.initial_point()) == 0.0
 
 
 def test_the_graph_shifts_a_continuous_outcome(small):

@@ -277,7 +277,8 @@ def _selection_potential(spec: ChangeModel, design: Design, data: dict, offset, 
     if design.family == "ordinal":
         if selection_is_one_number(spec, design):  # the same for every referral: computed once
             z, w = np.polynomial.hermite_e.hermegauss(64)
-            log_pass = pt.logsumexp(_log_sigmoid(person_sd * z + (offset[rows[0]] - threshold)) + np.log(w / w.sum()))
+            shift = offset[rows[0]] if design.selected.any() else 0.0  # no referral scorable: nothing to divide
+            log_pass = pt.logsumexp(_log_sigmoid(person_sd * z + (shift - threshold)) + np.log(w / w.sum()))
             pm.Potential("selection", -rows.shape[0] * log_pass)
             return
         z, w = np.polynomial.hermite_e.hermegauss(SELECTION_NODES)

@@ -566,17 +566,17 @@ def with_referral_flag(model: ChangeModel, data: pd.DataFrame, column: str = "re
         raise DataError(f"columns missing from the data: {', '.join(missing)}",
                         hint="rename the columns or pass person= and time= to ChangeModel")
     rownum = spreadsheet_rows(data)
-    person_text = _text(data[model.person])
+    person_codes = pd.factorize(_text(data[model.person]))[0]
     problems: list[str] = []
     blank = _blank(data[model.person])
     if blank.any():
         problems.append(f"column {model.person!r} (person): blank on spreadsheet rows {_rows_text(rownum[blank])}")
-    t = _time(model, data, pd.factorize(person_text)[0], rownum, problems)
+    t = _time(model, data, person_codes, rownum, problems)
     if problems:
         raise DataError(f"{len(problems)} problem{'s' * (len(problems) > 1)} with the data: " + "; ".join(problems),
                         problems=problems, hint=None)
     out = data.copy()
-    out[column] = referral_rows(pd.factorize(person_text)[0], t).astype(np.int64)
+    out[column] = referral_rows(person_codes, t).astype(np.int64)
     return out
 
 
