@@ -68,12 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
     sim = hub_and_spoke(seed=0) if args.full else hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)
     design = sim.assessments[["person_id", "assessment_date", "worker", "service", "area", "closure_reason",
-                              "closure_date"]].assign(referral=sim.assessments["occasion"].eq(0))
+                              "closure_date"]]
     groups = {"service": "service", "worker": "worker"} if args.full else {"service": "service"}
     model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups=groups,
                         dropout=Dropout(baseline_knots=knots) if args.dropout else None,
                         selection=Selection(at_least="moderate") if args.selection else None,
                         measurement_covariates=("referral",) if args.referral else ())
+    if args.referral:
+        design = model.with_referral_flag(design)
     where = "hub_and_spoke(seed=0)" if args.full else "hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)"
     extra = {"target_accept": args.target_accept} if args.target_accept else {}
     result = sbc(model, design, n_datasets=args.reps, seed=1, directory=args.out, n_jobs=args.jobs,

@@ -217,9 +217,9 @@ def replicate(scenario: str, rep: int, small: bool, draws: int, variants: tuple[
             record["truth_typical_mc"] = record["truth_typical"]
         record["truth_typical"] = float(sim.lower_at_closure("typical_band").mean())
         record["truth_version"] = TRUTH_VERSION
-    data = data.assign(referral=data["occasion"].eq(0))  # the referral assessment: a measurement covariate
     base = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
                        groups={"service": "service", "worker": "worker"})
+    data = base.with_referral_flag(data)  # the referral assessment, for the _ref variants' measurement covariate
     for name in variants:
         if name in record["estimates"]:
             continue
