@@ -467,7 +467,7 @@ def test_padding_young_people_for_a_reused_compile_changes_no_likelihood(small, 
                                                  on_unused_input="ignore")(pt)))
         assert values[1] == pytest.approx(values[0], rel=1e-12)
     arrays = data_arrays(m, d, P + 9)
-    assert arrays["followup"][P:].sum() == 0 and arrays["event_onehot"][P:].sum() == 0
+    assert arrays["followup"][P:].sum() == 0 and (arrays["closure_event"][P:] == -1).all()
     assert arrays["real_person"].sum() == P
 
 
