@@ -65,6 +65,8 @@ def wine() -> pd.DataFrame:
 def value_point(model, p: dict) -> dict:
     """The PyMC model's value variables at parameters ``p`` (as :func:`draw_prior` returns them): the
     non-centred z's, log-SDs and transformed thresholds the compiled graph takes."""
+    import pytensor.tensor as pt
+
     point = {name: p[name] for name in ("slope", "measurement", "closure_rate", "closure_effect", "closure_trend",
                                         "closure_period_rate", "intercept", "beta") if name in p}
     sds = {"person_sd": ("person_intercept", "z_person"), "person_slope_sd": ("person_slope", "z_person_slope")}
@@ -76,11 +78,19 @@ def value_point(model, p: dict) -> dict:
         if sd in p:
             point[f"{sd}_log__"] = np.log(p[sd])
             point[z] = p[effect] / p[sd]
+    loc = 0.0
+    if "z_person_mean" in model.named_vars:  # ordinal: the intercepts' mean apart, z summing to zero
+        loc = float(np.mean(p["person_intercept"]))
+        point["z_person_mean"] = np.asarray(loc / (p["person_sd"] / np.sqrt(len(p["person_intercept"]))))
+        zs = model["z_person"]
+        centred = pt.as_tensor_variable(point.pop("z_person") - loc / p["person_sd"])
+        point["z_person_zerosum__"] = model.rvs_to_transforms[zs].forward(centred).eval()
     for name in ("sigma", "nu"):
         if name in p:
             point[f"{name}_log__"] = np.log(p[name])
     if "cutpoints" in p:
-        point["cutpoints_ordered__"] = model.rvs_to_transforms[model["cutpoints"]].forward(p["cutpoints"]).eval()
+        free = "z_cutpoints" if "z_cutpoints" in model.named_vars else "cutpoints"  # separate_location=False
+        point[f"{free}_ordered__"] = model.rvs_to_transforms[model[free]].forward(p["cutpoints"] - loc).eval()
     return point
 
 

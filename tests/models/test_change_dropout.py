@@ -457,8 +457,10 @@ def test_padding_young_people_for_a_reused_compile_changes_no_likelihood(small, 
     assert padded_people(d) == 128 and padded_people(d, bucket=1) == P
     rng = np.random.default_rng(2)
     exact, padded = build_pymc_model(m, d), build_pymc_model(m, d, n_people=P + 9)
-    point = {v.name: rng.normal(0, 0.5, size=np.shape(exact.initial_point()[v.name])) for v in exact.value_vars}
-    pad_point = {k: (np.r_[v, rng.normal(size=9)] if k.startswith("z_person") else v) for k, v in point.items()}
+    p = draw_prior(m, d, rng)
+    p_pad = {**p, "person_intercept": np.r_[p["person_intercept"], p["person_sd"] * rng.normal(size=9)],
+             "person_slope": np.r_[p["person_slope"], p["person_slope_sd"] * rng.normal(size=9)]}
+    point, pad_point = value_point(exact, p), value_point(padded, p_pad)
     for name in ("y_loglik", "closure_loglik"):
         values = []
         for model, pt in ((exact, point), (padded, pad_point)):

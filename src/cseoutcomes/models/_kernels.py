@@ -27,12 +27,14 @@ from pytensor.gradient import DisconnectedType, disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
+# error_model="numpy": a division by zero at an extreme point of the warm-up gives inf or nan (a
+# rejected step), not an exception that would stop the sampler.
 SERIES_BELOW = 1e-3
 """|c L| below which (e^{cL} - 1) / c and its derivative in c come from their series (four terms: relative
 error below 1e-14), not from the difference of two nearly equal numbers."""
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, error_model="numpy")
 def closure_value_and_grad(rates, effect, trend, eta0, slope, followup, length, starts, period, event, centre):
     """Log-likelihood of the closures and its gradient (see ``_numeric.closure_loglik``, the reference).
 
@@ -97,7 +99,7 @@ def closure_value_and_grad(rates, effect, trend, eta0, slope, followup, length, 
     return np.array(total, dtype=np.float64), d_rates, d_effect, d_trend, d_eta0, d_slope
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, error_model="numpy")
 def _logistic_pair(x):
     """(F(x), F(-x)) of the standard logistic, each with full relative precision: one exponential."""
     if x >= 0.0:
@@ -107,7 +109,7 @@ def _logistic_pair(x):
     return e / (1.0 + e), 1.0 / (1.0 + e)
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, error_model="numpy")
 def ordinal_value_and_grad(eta, cutpoints, y):
     """Cumulative-logit log-likelihood of every assessment, summed, and its gradient.
 

@@ -85,8 +85,20 @@ def data_arrays(spec: ChangeModel, design: Design, n_people: int | None = None) 
     return out
 
 
-def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = None, fused: bool = True):
+def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = None, fused: bool = True,
+                     separate_location: bool = True):
     """The PyMC model for ``spec`` on ``design`` (free variables named z_* are the non-centred parts).
+
+    Ordinal models carry the mean of the young people's intercepts as a parameter of its own: the
+    intercepts are ``loc + person_sd * z`` with ``z`` summing to zero and ``loc ~ N(0, person_sd^2 / P)``
+    (over the P young people of the graph, padding included), which is exactly P independent
+    N(0, person_sd^2) intercepts; and the cutpoints are ``loc`` plus free ordered ``z_cutpoints``, whose
+    shift has Jacobian 1, so the prior on ``cutpoints`` is unchanged. The likelihood of the assessments
+    then does not move with ``loc``. Written the usual way, moving the intercepts' common level against
+    the cutpoints meant moving every young person's ``z`` at once: under a referral screen, which is
+    what pins that level down, it mixed slowly (bulk ESS of the cutpoints 31 of 1,000 draws on a
+    study programme, 125 in this form; ``benchmarks/bench_graph.py``). ``separate_location=False`` builds
+    the usual form, for that benchmark and for the tests that hold the two to each other.
 
     Every array is a ``pm.Data`` (:func:`data_arrays`), so a compiled model can be
     refitted to another design of the same structure; ``n_people`` pads the
@@ -122,8 +134,14 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
         t = data["t"]
         slope = pm.Normal("slope", pri.slope.mu / per_year, pri.slope.sigma / per_year)
         person_sd = pm.HalfNormal("person_sd", pri.person_sd.sigma)
-        z_person = pm.Normal("z_person", 0.0, 1.0, dims="person")
-        person_int = pm.Deterministic("person_intercept", person_sd * z_person, dims="person")
+        loc = 0.0
+        if design.family == "ordinal" and separate_location:  # the intercepts' mean apart (see above)
+            z_person = pm.ZeroSumNormal("z_person", sigma=1.0, dims="person")
+            loc = person_sd / np.sqrt(n_people) * pm.Normal("z_person_mean", 0.0, 1.0)
+            person_int = pm.Deterministic("person_intercept", loc + person_sd * z_person, dims="person")
+        else:
+            z_person = pm.Normal("z_person", 0.0, 1.0, dims="person")
+            person_int = pm.Deterministic("person_intercept", person_sd * z_person, dims="person")
         own = person_int[data["person_idx"]]
         eta = own
         row_slope = slope + pt.zeros_like(t)
@@ -152,8 +170,13 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
             shift = pt.dot(data["M"], gm)
         if design.family == "ordinal":
             init = np.log(np.arange(1, K) / K) - np.log1p(-np.arange(1, K) / K)
-            cut = pm.Flat("cutpoints", dims="cutpoint", transform=pm.distributions.transforms.ordered,
-                          initval=init)
+            if separate_location:
+                free = pm.Flat("z_cutpoints", dims="cutpoint", transform=pm.distributions.transforms.ordered,
+                               initval=init)
+                cut = pm.Deterministic("cutpoints", loc + free, dims="cutpoint")
+            else:
+                cut = pm.Flat("cutpoints", dims="cutpoint", transform=pm.distributions.transforms.ordered,
+                              initval=init)
             pm.Potential("cutpoints_prior", _induced_dirichlet(cut, pri.thresholds.alpha))
             if fused:
                 from cseoutcomes.models._kernels import ordinal_loglik
