@@ -32,13 +32,14 @@ def test_what_the_72_hides_runs_resumes_and_summarises(tmp_path, capsys):
     # a later run with more variants fits only the missing one and keeps the earlier estimates
     assert study.main(args) == 0
     extended = json.loads(path.read_text())
-    assert set(extended["estimates"]) == {"model_mar", "model_selection", "model_selection_joint"}
+    assert set(extended["estimates"]) == {"model_mar", "model_selection", "model_selection_joint_slopes_pw_ref"}
     assert extended["estimates"]["model_mar"] == record["estimates"]["model_mar"]
     capsys.readouterr()
     assert study.main(args) == 0
     assert "0 replications to run" in capsys.readouterr().out  # resumed, nothing refitted
     table = (tmp_path / "study.md").read_text()
-    assert "| selection | model, screen modelled, joint drop-out | 1 |" in table
+    assert ("| selection | model, screen modelled, joint drop-out, person slopes, baseline step at 3 months, "
+            "referral measured apart | 1 |") in table
     # the referral assessment measured apart: a measurement covariate the script adds
     assert study.main([*args, "--variants", "model_selection_joint_ref"]) == 0
     ref = json.loads(path.read_text())["estimates"]["model_selection_joint_ref"]
