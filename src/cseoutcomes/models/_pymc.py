@@ -96,15 +96,17 @@ def build_pymc_model(spec: ChangeModel, design: Design, n_people: int | None = N
     shift has Jacobian 1, so the prior on ``cutpoints`` is unchanged. The likelihood of the assessments
     then does not move with ``loc``. Written the usual way, moving the intercepts' common level against
     the cutpoints meant moving every young person's ``z`` at once: under a referral screen, which is
-    what pins that level down, it mixed slowly (bulk ESS of the cutpoints 31 of 1,000 draws on a
-    study programme, 125 in this form; ``benchmarks/bench_graph.py``). ``separate_location=False`` builds
-    the usual form, for that benchmark and for the tests that hold the two to each other.
+    what pins that level down, it mixed slowly (smallest bulk ESS of the population parameters 25 of
+    1,000 draws on a screened study programme, 72 in this form; ``benchmarks/bench_graph.py``).
+    ``separate_location=False`` builds the usual form, for that benchmark and for the tests that hold
+    the two to each other.
 
     Every array is a ``pm.Data`` (:func:`data_arrays`), so a compiled model can be
     refitted to another design of the same structure; ``n_people`` pads the
-    person dimension (padding young people carry no data). ``fused``: the closure
-    term as one Numba kernel with its own gradient (``_kernels``); False writes it
-    as elementwise PyTensor expressions, which JAX samplers need.
+    person dimension (padding young people carry no data). ``fused``: the ordinal
+    likelihood and the closure term each as one Numba kernel with its own gradient
+    (``_kernels``); False writes them as elementwise PyTensor expressions, which JAX
+    samplers need.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -283,7 +285,7 @@ def _fused_closure_potential(spec: ChangeModel, design: Design, data: dict, a, b
 
     The same parameters (and names) as the elementwise form; the kernel takes every exponential
     once and returns the term with its gradient: 0.13 ms against 0.42 ms a gradient for 1,024 young
-    people and 5 reasons with one knot (``benchmarks/bench_kernels.py``).
+    people and 5 reasons with one knot (whole fits: ``benchmarks/bench_graph.py``).
     """
     import pymc as pm
     import pytensor.tensor as pt
