@@ -48,8 +48,7 @@ def main() -> int:
     import what_the_72_hides as study
     from _harness import publish, time_fits
 
-    from cseoutcomes.models import ChangeModel, Dropout, Selection
-    from cseoutcomes.models import _pymc
+    from cseoutcomes.models import ChangeModel, Dropout, Selection, _pymc
     from cseoutcomes.simulate import hub_and_spoke
 
     scenario = "selection"

@@ -28,7 +28,9 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
 # error_model="numpy": a division by zero at an extreme point of the warm-up gives inf or nan (a
-# rejected step), not an exception that would stop the sampler.
+# rejected step), not an exception that would stop the sampler. The flag holds when the kernel is
+# called from Python, not always inside a compiled graph, so the one division that can meet a zero
+# (a category's probability) is guarded as well.
 SERIES_BELOW = 1e-3
 """|c L| below which (e^{cL} - 1) / c and its derivative in c come from their series (four terms: relative
 error below 1e-14), not from the difference of two nearly equal numbers."""
@@ -146,6 +148,10 @@ def ordinal_value_and_grad(eta, cutpoints, y):
             fa, fma = _logistic_pair(a)
             fb, fmb = _logistic_pair(b)
             p = fmb - fma if a + b > 0.0 else fa - fb
+            if p <= 0.0:  # cutpoints equal to rounding, or |c - eta| past 745 (an extreme step): log 0
+                total = -math.inf
+                d_eta[n] = math.nan
+                continue
             total += math.log(p)
             da = fa * fma / p
             db = -fb * fmb / p
@@ -200,8 +206,14 @@ class OrdinalLogLik(_ValueAndGrad):
 
 
 def _register_numba() -> None:
-    from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
+    """Teach PyTensor's Numba backend the Ops. Its on-disk cache is keyed by this file's bytes, so a
+    changed kernel is compiled afresh (a key from the Op class alone kept serving the old code)."""
+    import hashlib
+    from pathlib import Path
 
+    from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
+
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     for op_type in (ClosureLogLik, OrdinalLogLik):
         kernel = op_type.kernel
 
@@ -210,9 +222,9 @@ def _register_numba() -> None:
             def value_and_grad(*inputs):
                 return _kernel(*inputs)
 
-            return value_and_grad
+            return value_and_grad, f"cseoutcomes._kernels.{type(op).__name__}:{source}"
 
-        register_funcify_default_op_cache_key(op_type)(funcify)
+        register_funcify_and_cache_key(op_type)(funcify)
 
 
 _register_numba()

@@ -238,23 +238,27 @@ def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_s
     centre = (real * (eta0 + slope * data["censor"] / 2)).sum() / real.sum()
     pm.Deterministic("closure_centre", centre)
     eta0 = eta0 - centre
-    if fused:
-        _fused_closure_potential(spec, design, data, a, b, eta0, slope)
-        return
-    rate = b[None, :] * slope[:, None]  # growth of the log hazard per time unit, (P, R)
-    log_base = b[None, :] * eta0[:, None]
-    at_closure = b[None, :] * (eta0 + slope * T)[:, None]
+    g = mid = None
     if spec.dropout.time_trend:  # log hazard linear in time since referral too, centred at the mid-window
         g = pm.Normal("closure_trend", pri.closure_trend.mu / per_year, pri.closure_trend.sigma / per_year,
                       dims="closure_reason")
         mid = (real * data["censor"]).sum() / real.sum() / 2
+    rates = a[:, None]  # (R, periods): each reason's log baseline rate in each period
+    if design.closure_knots:
+        later = pm.Normal("closure_period_rate", pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma,
+                          dims=("closure_reason", "closure_period"))
+        rates = pt.concatenate([rates, later], axis=1)
+    if fused:
+        _fused_closure_potential(design, data, rates, b, g, mid, eta0, slope)
+        return
+    rate = b[None, :] * slope[:, None]  # growth of the log hazard per time unit, (P, R)
+    log_base = b[None, :] * eta0[:, None]
+    at_closure = b[None, :] * (eta0 + slope * T)[:, None]
+    if g is not None:
         rate = rate + g[None, :]
         log_base = log_base - g[None, :] * mid
         at_closure = at_closure + g[None, :] * (T[:, None] - mid)
     if design.closure_knots:
-        later = pm.Normal("closure_period_rate", pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma,
-                          dims=("closure_reason", "closure_period"))
-        rates = pt.concatenate([a[:, None], later], axis=1)  # (R, periods)
         length = data["closure_length"]  # (P, periods): time spent in each period, data
         # integral over period k of exp(c t): e^{c t_k} (e^{c L_k} - 1) / c. One expm1 per period: e^{c t_k} is
         # the product of (1 + expm1(c L_j)) over the earlier periods, which a young person in period k has
@@ -280,38 +284,28 @@ def _closure_potential(spec: ChangeModel, design: Design, data: dict, lin, row_s
     pm.Potential("closure_loglik", (onehot * at_closure).sum() - H.sum())
 
 
-def _fused_closure_potential(spec: ChangeModel, design: Design, data: dict, a, b, eta0, slope) -> None:
+def _fused_closure_potential(design: Design, data: dict, rates, b, g, mid, eta0, slope) -> None:
     """The closure term of :func:`_closure_potential` as one kernel (``_kernels.closure_loglik``).
 
-    The same parameters (and names) as the elementwise form; the kernel takes every exponential
-    once and returns the term with its gradient: 0.13 ms against 0.42 ms a gradient for 1,024 young
-    people and 5 reasons with one knot (whole fits: ``benchmarks/bench_graph.py``).
+    The same parameters as the elementwise form (``g``/``mid``: the time trend and its centre, None
+    without one); the kernel takes every exponential once and returns the term with its gradient:
+    0.13 ms against 0.42 ms a gradient for 1,024 young people and 5 reasons with one knot (whole
+    fits: ``benchmarks/bench_graph.py``).
     """
     import pymc as pm
     import pytensor.tensor as pt
 
     from cseoutcomes.models._kernels import closure_loglik
+    from cseoutcomes.models._numeric import closure_periods
 
-    pri = spec.priors
-    per_year = design.t_per_year
-    real = data["real_person"]
     T = data["followup"]
-    if spec.dropout.time_trend:
-        g = pm.Normal("closure_trend", pri.closure_trend.mu / per_year, pri.closure_trend.sigma / per_year,
-                      dims="closure_reason")
-        mid = (real * data["censor"]).sum() / real.sum() / 2
-    else:
+    if g is None:
         g, mid = pt.zeros_like(b), pt.as_tensor_variable(np.float64(0.0))
     if design.closure_knots:
-        from cseoutcomes.models._numeric import closure_periods
-
-        later = pm.Normal("closure_period_rate", pri.closure_rate.mu - np.log(per_year), pri.closure_rate.sigma,
-                          dims=("closure_reason", "closure_period"))
-        rates = pt.concatenate([a[:, None], later], axis=1)
         length, period = data["closure_length"], data["closure_period_idx"]
-        starts = closure_periods(design.closure_knots)[0]
     else:
-        rates, length, period, starts = a[:, None], T[:, None], pt.zeros_like(data["closure_event"]), np.zeros(1)
+        length, period = T[:, None], pt.zeros_like(data["closure_event"])
+    starts = closure_periods(design.closure_knots)[0]
     value = closure_loglik(rates, b, g, eta0, slope, T, length, starts, period, data["closure_event"], mid)[0]
     pm.Potential("closure_loglik", value)
 
