@@ -12,6 +12,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def study_programme(scenario: str, rep: int):
+    """One programme of ``examples/what_the_72_hides.py``: (the study module, seed, simulation, base model, data).
+
+    The data carry the study's ``referral`` flag; the base model is the study's ordinal model with
+    service and worker slopes, to which a benchmark adds the options it compares.
+    """
+    sys.path.insert(0, str(ROOT / "examples"))
+    import what_the_72_hides as study
+
+    from cseoutcomes.models import ChangeModel
+    from cseoutcomes.simulate import hub_and_spoke
+
+    seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + rep
+    sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
+    base = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
+                       groups={"service": "service", "worker": "worker"})
+    return study, seed, sim, base, base.with_referral_flag(sim.assessments)
 
 
 def run_child(script: str, *args: str) -> dict:

@@ -33,7 +33,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parents[1]
 N_FITS = 2
 REP = 900
 FORMS = {  # name: (fused, separate_location)
@@ -44,19 +43,11 @@ FORMS = {  # name: (fused, separate_location)
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT / "examples"))
-    import what_the_72_hides as study
-    from _harness import publish, time_fits
+    from _harness import publish, study_programme, time_fits
 
-    from cseoutcomes.models import ChangeModel, Dropout, Selection, _pymc
-    from cseoutcomes.simulate import hub_and_spoke
+    from cseoutcomes.models import Dropout, Selection, _pymc
 
-    scenario = "selection"
-    seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + REP
-    sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
-    base = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
-                       groups={"service": "service", "worker": "worker"})
-    data = base.with_referral_flag(sim.assessments)
+    study, seed, sim, base, data = study_programme("selection", REP)
     model = base.model_copy(update={"selection": Selection(at_least="moderate"),
                                     "dropout": Dropout(baseline_knots=study.PLANNED_KNOTS), "person_slopes": True,
                                     "measurement_covariates": ("referral",)})

@@ -30,7 +30,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parents[1]
 N_FITS = 2
 REP = 900
 VARIANTS = {  # name: (referral flag, one integral)
@@ -41,20 +40,12 @@ VARIANTS = {  # name: (referral flag, one integral)
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT / "examples"))
-    import what_the_72_hides as study
-    from _harness import publish, time_fits
+    from _harness import publish, study_programme, time_fits
 
-    from cseoutcomes.models import ChangeModel, Dropout, Selection
+    from cseoutcomes.models import Dropout, Selection
     from cseoutcomes.models import _numeric as num
-    from cseoutcomes.simulate import hub_and_spoke
 
-    scenario = "selection"
-    seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + REP
-    sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
-    base = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
-                       groups={"service": "service", "worker": "worker"})
-    data = base.with_referral_flag(sim.assessments)
+    study, seed, _, base, data = study_programme("selection", REP)
     library_form = num.selection_is_one_number
     rows = []
     for name, (flag, one) in VARIANTS.items():
