@@ -8,7 +8,7 @@ backward pass. Here each term is one loop over young people (or assessments) tha
 takes every exponential once and accumulates the value and its gradient together.
 
 Each Op returns the value and its gradient with respect to every parameter input; its
-``grad`` hands those outputs back, so the sampler's value-and-gradient function computes
+``pullback`` hands those outputs back, so the sampler's value-and-gradient function computes
 the kernel once per leapfrog step. The kernels are Numba functions: the Op runs them
 directly (``perform``) in PyTensor's C and Python modes and as compiled code in its
 Numba mode (which nutpie uses). JAX samplers (numpyro, blackjax) get the elementwise
@@ -28,9 +28,8 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
 # error_model="numpy": a division by zero at an extreme point of the warm-up gives inf or nan (a
-# rejected step), not an exception that would stop the sampler. The flag holds when the kernel is
-# called from Python, not always inside a compiled graph, so the one division that can meet a zero
-# (a category's probability) is guarded as well.
+# rejected step), not an exception that would stop the sampler; the one division that can meet a zero
+# (a category's probability) is guarded as well, so the kernel does not depend on the flag.
 SERIES_BELOW = 1e-3
 """|c L| below which (e^{cL} - 1) / c and its derivative in c come from their series (four terms: relative
 error below 1e-14), not from the difference of two nearly equal numbers."""
