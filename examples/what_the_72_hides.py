@@ -86,6 +86,7 @@ SCENARIOS = {
                        "risk_reduced_width": 0.5, "risk_reduced_max": 0.15 * math.exp(17.2)},
     "mnar_clean": {"referral_threshold": 0.0, "dropout_risk_effect": 1.0, "p_unknown_referral": 0.02,
                    "disclosure_difficulty": -30.0},
+    "mar_latent": {"referral_threshold": 0.0, "dropout_risk_effect": 0.0},
 }
 LATENT_MEASUREMENT = {"scale": 2.0, "cutpoints": (-0.55, 0.45, 1.2), "screen": {"selection_latent": 2}}
 """Bands drawn from the model's measurement model: band = number of cutpoints below
@@ -146,12 +147,15 @@ SCENARIO_VARIANTS = {
                   "model_selection_joint_pw", "model_selection_joint_trend", "model_selection_joint_slopes",
                   "model_selection_joint_ref", "model_selection_joint_slopes_pw_ref"),
     "mnar_iid": ("model_joint",),
-    "mnar_latent": ("model_joint", "model_joint_slopes_pw", "model_joint_pw", "model_joint_slopes"),
-    "selection_latent": ("model_selection_joint", "model_selection_joint_slopes_pw"),
+    "mnar_latent": ("model_joint", "model_joint_slopes_pw", "model_joint_pw", "model_joint_slopes",
+                    "model_joint_slopes_pw_ref"),
+    "selection_latent": ("model_selection_joint", "model_selection_joint_slopes_pw",
+                         "model_selection_joint_slopes_pw_ref"),
     "mnar_unidim": ("model_joint", "model_joint_slopes_pw"),
     "mnar_deep": ("model_joint", "model_joint_slopes_pw"),
     "mnar_loglinear": ("model_joint", "model_joint_slopes_pw"),
     "mnar_clean": ("model_joint", "model_joint_slopes_pw"),
+    "mar_latent": ("model_joint_slopes_pw_ref",),
 }
 
 
