@@ -11,8 +11,8 @@ Scenarios (``cseoutcomes.simulate.hub_and_spoke`` with the truth known):
 * ``mnar_iid``: as ``mnar`` but the transient state is independent between
   assessments (``occasion_ar=0``), as the model assumes: a diagnostic of what
   the unmodelled AR(1) state costs the joint model's coverage;
-* ``mnar_latent`` and ``selection_latent``: the same programme, referrals,
-  closures and drop-out as ``mnar`` and ``selection``, but every band is drawn
+* ``mnar_latent``, ``selection_latent`` and ``mar_latent``: the same programme,
+  referrals, closures and drop-out as ``mnar``, ``selection`` and ``mar``, but every band is drawn
   from the model's own measurement model (cumulative logit in the simulated
   latent trend, :data:`LATENT_MEASUREMENT`) instead of scoring 27 simulated
   indicators; in ``selection_latent`` the referral screen is applied to that
