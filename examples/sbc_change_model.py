@@ -15,6 +15,9 @@ from the referral population until their referral band passes the screen).
 With ``--referral``: the referral assessment measured apart
 (``measurement_covariates=("referral",)``, a 0/1 column that is 1 on each young
 person's first assessment).
+With ``--person-slopes``: young people's own slopes (``person_slopes=True``).
+The study's model ("What the 72% hides") on this design is
+``--knots 3 --referral --person-slopes``, with ``--selection`` under the screen.
 Replications are kept under ``--out`` and skipped on a rerun.
 
     python examples/sbc_change_model.py --reps 200 --jobs 2
@@ -24,6 +27,7 @@ Replications are kept under ``--out`` and skipped on a rerun.
     python examples/sbc_change_model.py --selection --reps 200 --jobs 2
     python examples/sbc_change_model.py --knots 3,12 --reps 200 --jobs 2
     python examples/sbc_change_model.py --referral --reps 200 --jobs 2
+    python examples/sbc_change_model.py --knots 3 --referral --person-slopes --reps 400 --jobs 2
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--selection", action="store_true", help="referral selection at 'moderate'")
     parser.add_argument("--referral", action="store_true",
                         help="the referral assessment measured apart (a measurement covariate)")
+    parser.add_argument("--person-slopes", action="store_true", help="young people's own slopes")
     parser.add_argument("--knots", default="",
                         help="joint drop-out model with a piecewise baseline stepping at these months, e.g. 3,12")
     parser.add_argument("--target-accept", type=float, default=None,
@@ -60,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         ta = f"_ta{round(args.target_accept * 100)}" if args.target_accept else ""
         args.out = HERE / "results" / ("sbc_change_model" + "_full" * args.full + "_dropout" * args.dropout
                                        + "_knots" * bool(knots) + "_selection" * args.selection
-                                       + "_referral" * args.referral + ta)
+                                       + "_referral" * args.referral + "_slopes" * args.person_slopes + ta)
 
     from cseoutcomes.models import ChangeModel, Dropout, Selection
     from cseoutcomes.models.calibration import sbc
@@ -73,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     model = ChangeModel(instrument="cse-risk-indicators", outcome="total_band", groups=groups,
                         dropout=Dropout(baseline_knots=knots) if args.dropout else None,
                         selection=Selection(at_least="moderate") if args.selection else None,
-                        measurement_covariates=("referral",) if args.referral else ())
+                        measurement_covariates=("referral",) if args.referral else (),
+                        person_slopes=args.person_slopes)
     if args.referral:
         design = model.with_referral_flag(design)
     where = "hub_and_spoke(seed=0)" if args.full else "hub_and_spoke(seed=5, n_hubs=3, n_areas=4, n_workers=6)"
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
               f"Command: `python examples/sbc_change_model.py {'--full ' if args.full else ''}"
               f"{'--dropout ' if args.dropout and not knots else ''}{f'--knots {args.knots} ' if knots else ''}"
               f"{'--selection ' if args.selection else ''}{'--referral ' if args.referral else ''}"
+              f"{'--person-slopes ' if args.person_slopes else ''}"
               f"{f'--target-accept {args.target_accept} ' if args.target_accept else ''}--reps {args.reps} "
               f"--jobs {args.jobs}` (resumes)."]
     text = "\n".join(lines) + "\n"

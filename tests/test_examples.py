@@ -92,11 +92,13 @@ def test_sbc_example_runs_and_resumes(tmp_path):
 
 
 @pytest.mark.slow
-def test_sbc_example_calibrates_a_piecewise_baseline(tmp_path):
+def test_sbc_example_calibrates_a_piecewise_baseline_with_person_slopes(tmp_path):
     example = _load("sbc_change_model")
     out = tmp_path / "sbc"
-    assert example.main(["--knots", "3,12", "--reps", "1", "--jobs", "1", "--draws", "100", "--out", str(out)]) == 0
+    assert example.main(["--knots", "3,12", "--person-slopes", "--reps", "1", "--jobs", "1", "--draws", "100",
+                         "--out", str(out)]) == 0
     table = (tmp_path / "sbc.md").read_text()
     assert "| closure_period_rate[risk_reduced, from 12] |" in table and "baseline steps at 3, 12 months" in table
+    assert "| person_slope_sd |" in table and "--person-slopes" in table  # the study's model's own slopes
     with pytest.raises(SystemExit):
         example.main(["--knots", "three", "--out", str(out)])
