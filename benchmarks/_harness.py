@@ -27,7 +27,7 @@ def study_programme(scenario: str, rep: int):
     from cseoutcomes.models import ChangeModel
     from cseoutcomes.simulate import hub_and_spoke
 
-    seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + rep
+    seed = study.scenario_seed(scenario, rep)
     sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
     base = ChangeModel(instrument="cse-risk-indicators", outcome="total_band",
                        groups={"service": "service", "worker": "worker"})

@@ -41,7 +41,7 @@ def main() -> int:
     from cseoutcomes.simulate import hub_and_spoke
 
     scenario = "mnar_latent"
-    seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + REP
+    seed = study.scenario_seed(scenario, REP)
     sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
     data, _, _ = study.latent_measurement(sim, scenario, seed)
     rows = []

@@ -61,7 +61,7 @@ def fits(worker: int) -> dict:
                        groups={"service": "service", "worker": "worker"})
     out: dict[str, dict] = {}
     for scenario in SCENARIOS:
-        seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + REPS_FIRST + worker
+        seed = study.scenario_seed(scenario, REPS_FIRST + worker)
         sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
         for name in study.SCENARIO_VARIANTS[scenario]:
             if name not in study.MAIN_VARIANTS:
@@ -108,7 +108,7 @@ def overhead() -> dict:
     for rep in range(REPS_FIRST, REPS_FIRST + 3):
         start = time.perf_counter()
         for scenario in SCENARIOS:
-            seed = 1000 * (list(study.SCENARIOS).index(scenario) + 1) + rep
+            seed = study.scenario_seed(scenario, rep)
             sim = hub_and_spoke(seed=seed, **study.SCENARIOS[scenario])
             sim.naive_share_lower()
             sim.lower_at_closure("typical_band")

@@ -159,6 +159,11 @@ SCENARIO_VARIANTS = {
 }
 
 
+def scenario_seed(scenario: str, rep: int) -> int:
+    """The simulation seed of replication ``rep`` of ``scenario`` (benchmarks use the same programmes)."""
+    return 1000 * (list(SCENARIOS).index(scenario) + 1) + rep
+
+
 def latent_measurement(sim, scenario: str, seed: int):
     """(assessments with ``total_band`` drawn from the model's measurement model, typical-band truth, naive share).
 
@@ -203,7 +208,7 @@ def replicate(scenario: str, rep: int, small: bool, draws: int, variants: tuple[
     from cseoutcomes.models import ChangeModel, Dropout, Selection
     from cseoutcomes.simulate import hub_and_spoke
 
-    seed = 1000 * (list(SCENARIOS).index(scenario) + 1) + rep
+    seed = scenario_seed(scenario, rep)
     sim = hub_and_spoke(seed=seed, **SCENARIOS[scenario], **(SMALL if small else {}))
     data = sim.assessments
     if scenario.endswith("_latent"):
